@@ -1,0 +1,126 @@
+/*
+ * marker.h: the contract between bpf/marker.bpf.c and server/marker.c.
+ *
+ * Every struct here is a map key or value: sizes are fixed, padding is
+ * explicit and must be zero, multi-byte ports are in network order and
+ * addresses are raw IPv6 bytes. Changing any of it changes the pinned maps'
+ * layout: bump MK_PIN_VERSION with it.
+ */
+#ifndef SCTAG_BPF_MARKER_H
+#define SCTAG_BPF_MARKER_H
+
+#ifdef __BPF__
+#include <linux/types.h>
+#else
+#include <stdint.h>
+typedef uint8_t __u8;
+typedef uint16_t __u16;
+typedef uint32_t __u32;
+typedef uint64_t __u64;
+#endif
+
+#define MK_PIN_VERSION		"v1"
+
+/*
+ * A rule shape says which fields of the 5-tuple a rule matches. The remote
+ * (destination) address is always matched: exactly in the hash map, by
+ * prefix in the LPM trie. A bit that is clear means "any".
+ */
+#define MK_F_PROTO		0x1
+#define MK_F_SADDR		0x2
+#define MK_F_SPORT		0x4
+#define MK_F_DPORT		0x8
+#define MK_NSHAPES		16
+#define MK_SHAPE_EXACT		(MK_F_PROTO | MK_F_SADDR | MK_F_SPORT | MK_F_DPORT)
+/* The match-all default lives in the hash map under this shape id. */
+#define MK_SHAPE_DEFAULT	0xff
+
+/* Hash map key: 40 bytes. */
+struct mk_key {
+	__u8	shape;
+	__u8	proto;		/* IPPROTO_TCP, IPPROTO_UDP, 0 = any */
+	__u16	pad;
+	__u16	sport;		/* network order, 0 = any */
+	__u16	dport;		/* network order, 0 = any */
+	__u8	saddr[16];	/* local address */
+	__u8	daddr[16];	/* remote address */
+};
+
+/*
+ * LPM trie key. prefixlen counts bits from `shape` on: the 22 fixed bytes
+ * before daddr always match in full, so MK_LPM_FIXED_BITS + the prefix
+ * length of the remote network. Entries of different shapes never match
+ * each other because the shape byte comes first.
+ */
+#define MK_LPM_FIXED_BITS	(22 * 8)
+struct mk_lpm_key {
+	__u32	prefixlen;
+	__u8	shape;
+	__u8	proto;
+	__u16	sport;
+	__u16	dport;
+	__u8	saddr[16];
+	__u8	daddr[16];
+	__u16	pad;
+};
+
+/* Marking strategies. 0 is never valid, so a zeroed rule marks nothing. */
+enum mk_strategy {
+	MK_STRAT_NONE = 0,
+	MK_STRAT_FLOW_LABEL = 1,
+	MK_STRAT_HBH = 2,
+	MK_STRAT_DST = 3,
+	MK_STRAT_HBH_DST = 4,
+	MK_STRAT_MAX = 4,
+};
+
+/* Rule flags. */
+#define MK_RULE_HASH_ENTROPY	0x1	/* entropy from the packet's 5-tuple */
+
+/* Hash and LPM value: 16 bytes. */
+struct mk_rule {
+	__u32	label;		/* 20-bit flow label; entropy included for exact rules */
+	__u16	exp;		/* experiment id, for the option header */
+	__u8	act;		/* activity id, for the option header */
+	__u8	strategy;	/* enum mk_strategy */
+	__u8	flags;		/* MK_RULE_* */
+	__u8	pad[3];
+	__u32	id;		/* user space's rule id; 0 = unset */
+};
+
+/* Counters: one per-CPU array element holding all of them. */
+enum mk_counter {
+	MK_C_PKTS,		/* every packet the program saw */
+	MK_C_BYTES,
+	MK_C_IPV6,		/* IPv6 with TCP or UDP ports found */
+	MK_C_MATCHED,		/* a rule matched */
+	MK_C_MARK_FLOW_LABEL,	/* marked, per strategy */
+	MK_C_MARK_HBH,
+	MK_C_MARK_DST,
+	MK_C_MARK_HBH_DST,
+	MK_C_SKIP_NOT_IPV6,	/* IPv4, ARP, ...: passed untouched */
+	MK_C_SKIP_NOT_L4,	/* IPv6 without TCP/UDP ports (ICMPv6, later fragment) */
+	MK_C_SKIP_TRUNCATED,	/* headers not in the linear data or too many ext headers */
+	MK_C_SKIP_NO_MATCH,	/* no rule */
+	MK_C_FAIL_MTU,		/* option header would exceed the MTU: left unmarked */
+	MK_C_FAIL_GSO,		/* GSO kind that can not grow (UDP GSO) */
+	MK_C_FAIL_EXTHDR,	/* packet already has extension headers / VLAN in band */
+	MK_C_FAIL_HELPER,	/* a helper failed before anything was rewritten */
+	MK_C_MAX
+};
+
+struct mk_counters {
+	__u64	c[MK_C_MAX];
+};
+
+/* IPv6 option type of the SciTags option (notes/scitags.md §3). */
+#define MK_OPT_TYPE		0x1e
+#define MK_OPT_LEN		3
+#define MK_EXTHDR_LEN		8
+
+/* Extension headers walked to find the ports. */
+#define MK_MAX_EXTHDRS		6
+/* 802.1Q / 802.1ad tags walked. */
+#define MK_MAX_VLANS		2
+
+#endif /* SCTAG_BPF_MARKER_H */

@@ -1,0 +1,57 @@
+/*
+ * config.h: sctagd's configuration, one JSON file (docs/config.md).
+ *
+ * Strict: unknown keys and wrong types are errors that name the key's path
+ * and the line, e.g. "/etc/sctag/sctagd.json:7: marker.capacity: expected
+ * an integer, got a string". Missing keys keep their defaults; no file at
+ * all means every default.
+ */
+#ifndef SCTAG_CONFIG_H
+#define SCTAG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CFG_MAX_IFACES		64
+#define CFG_CAPACITY_DEFAULT	262144
+#define CFG_CAPACITY_MAX	(1u << 24)
+#define CFG_PIPE_PATH_DEFAULT	"/var/run/flowd"
+#define CFG_PIN_DIR_DEFAULT	"/sys/fs/bpf/sctag/v1"
+
+struct cfg {
+	char		*ifaces[CFG_MAX_IFACES];	/* "interfaces": [...] */
+	size_t		 nifaces;
+	int		 strategy;	/* "strategy": TAG_STRAT_*, default flow-label */
+	char		*registry_path;	/* "registry": NULL = built-in snapshot */
+	int		 log_level;	/* "log_level": enum log_level, default info */
+
+	int		 pipe_enabled;	/* "pipe": { "enabled": true, */
+	char		*pipe_path;	/*   "path": "/var/run/flowd", */
+	char		*pipe_group;	/*   "group": NULL = the daemon's gid, */
+	unsigned int	 pipe_mode;	/*   "mode": "0620" (octal string) } */
+
+	uint32_t	 capacity;	/* "marker": { "capacity": 262144, */
+	char		*pin_dir;	/*   "pin_dir": "/sys/fs/bpf/sctag/v1", */
+	int		 keep_on_exit;	/*   "keep_on_exit": false } */
+
+	char		*mark_all_exp;	/* "mark_all": { "experiment": ..., */
+	char		*mark_all_act;	/*   "activity": ... } or absent/null */
+};
+
+/* Fill with defaults. Strings are heap copies; cfg_free releases them. */
+int cfg_init(struct cfg *);
+/* Apply a JSON document over what *c holds; source names it in errors. */
+int cfg_parse(struct cfg *, const char *buf, size_t len, const char *source,
+    char *err, size_t errlen);
+int cfg_load_file(struct cfg *, const char *path, char *err, size_t errlen);
+void cfg_free(struct cfg *);
+
+/* Helpers for command-line overrides. -EINVAL/-E2BIG with a message. */
+int cfg_add_iface(struct cfg *, const char *name, char *err, size_t errlen);
+int cfg_set_string(char **slot, const char *value);
+
+/* The effective configuration as JSON (for --check-config). */
+int cfg_dump(const struct cfg *, FILE *);
+
+#endif /* SCTAG_CONFIG_H */
