@@ -20,6 +20,8 @@ void log_set_level(enum log_level);
 enum log_level log_get_level(void);
 /* "err", "warn", "info", "debug" -> level; -1 if unknown. */
 int log_level_parse(const char *s);
+/* The inverse: "err" ... "debug"; "?" if out of range. */
+const char *log_level_name(enum log_level);
 
 void log_msg(enum log_level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -1,23 +1,15 @@
 /*
- * marker.h: the contract between bpf/marker.bpf.c and server/marker.c.
+ * marker_abi.h: the contract between bpf/marker.bpf.c and server/marker.c.
  *
  * Every struct here is a map key or value: sizes are fixed, padding is
  * explicit and must be zero, multi-byte ports are in network order and
  * addresses are raw IPv6 bytes. Changing any of it changes the pinned maps'
  * layout: bump MK_PIN_VERSION with it.
  */
-#ifndef SCTAG_BPF_MARKER_H
-#define SCTAG_BPF_MARKER_H
+#ifndef SCTAG_BPF_MARKER_ABI_H
+#define SCTAG_BPF_MARKER_ABI_H
 
-#ifdef __BPF__
 #include <linux/types.h>
-#else
-#include <stdint.h>
-typedef uint8_t __u8;
-typedef uint16_t __u16;
-typedef uint32_t __u32;
-typedef uint64_t __u64;
-#endif
 
 #define MK_PIN_VERSION		"v1"
 
@@ -113,6 +105,12 @@ struct mk_counters {
 	__u64	c[MK_C_MAX];
 };
 
+/* Pinned with the rules so that a restarted agent keeps every label. */
+struct mk_meta {
+	__u32	entropy_seed;
+	__u32	pad;
+};
+
 /* IPv6 option type of the SciTags option (notes/scitags.md §3). */
 #define MK_OPT_TYPE		0x1e
 #define MK_OPT_LEN		3
@@ -123,4 +121,4 @@ struct mk_counters {
 /* 802.1Q / 802.1ad tags walked. */
 #define MK_MAX_VLANS		2
 
-#endif /* SCTAG_BPF_MARKER_H */
+#endif /* SCTAG_BPF_MARKER_ABI_H */

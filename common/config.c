@@ -1,0 +1,763 @@
+/*
+ * config.c: sctagd's JSON configuration (docs/config.md).
+ *
+ * Strict on purpose: a misspelt key that silently keeps its default is
+ * how a host ends up marking nothing. Every error names the file, the line
+ * (from jsonpos, since jansson keeps no positions for values) and the key
+ * path. A document is applied to a copy, which replaces *c only when the
+ * whole document was good.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "jsonpos.h"
+#include "log.h"
+#include "tag.h"
+
+#define CFG_FILE_MAX	(1u << 20)
+#define CFG_PATH_MAX	4096		/* PATH_MAX, NUL included */
+#define CFG_NAME_MAX	256		/* group, mark_all names */
+#define CFG_IFNAMSIZ	16		/* IFNAMSIZ, NUL included */
+#define CFG_QUOTE_MAX	64
+
+struct cparse {
+	const char		*buf;
+	size_t			 len;
+	const char		*source;
+	char			*err;
+	size_t			 errlen;
+	struct jsonpos_seg	 segs[4];
+	size_t			 nsegs;
+};
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* "SOURCE:LINE: PATH: message" for the value at the current path. */
+static int
+cerr(struct cparse *px, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+cerr(struct cparse *px, const char *fmt, ...)
+{
+	char	path[256], msg[512];
+	int	line;
+	va_list	ap;
+
+	line = jsonpos_line_segs(px->buf, px->len, px->segs, px->nsegs);
+	jsonpos_format(path, sizeof(path), px->segs, px->nsegs);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		seterr(px->err, px->errlen, "%s:%d: %s: %s", px->source, line,
+		    path, msg);
+	else
+		seterr(px->err, px->errlen, "%s: %s: %s", px->source, path,
+		    msg);
+	return -EINVAL;
+}
+
+static void
+push_key(struct cparse *px, const char *key)
+{
+	px->segs[px->nsegs].key = key;
+	px->segs[px->nsegs++].index = 0;
+}
+
+static void
+push_index(struct cparse *px, size_t i)
+{
+	px->segs[px->nsegs].key = NULL;
+	px->segs[px->nsegs++].index = i;
+}
+
+static void
+pop(struct cparse *px)
+{
+	px->nsegs--;
+}
+
+static const char *
+jtype(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:	return "an object";
+	case JSON_ARRAY:	return "an array";
+	case JSON_STRING:	return "a string";
+	case JSON_INTEGER:	return "an integer";
+	case JSON_REAL:		return "a real number";
+	case JSON_TRUE:
+	case JSON_FALSE:	return "a boolean";
+	case JSON_NULL:		return "null";
+	}
+	return "?";
+}
+
+static int
+type_err(struct cparse *px, const char *want, const json_t *v)
+{
+	return cerr(px, "expected %s, got %s", want, jtype(v));
+}
+
+static int
+has_ctrl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/*
+ * The kernel's rules (dev_valid_name), narrowed to printable ASCII so a
+ * name can always be logged and dumped as JSON.
+ */
+static int
+check_iface(const char *name, char *msg, size_t msglen)
+{
+	char		q[CFG_QUOTE_MAX * 4 + 8];
+	const char	*p;
+
+	jsonpos_quote(q, sizeof(q), name, CFG_QUOTE_MAX);
+	if (*name == '\0') {
+		seterr(msg, msglen, "interface name is empty");
+		return -EINVAL;
+	}
+	if (strlen(name) >= CFG_IFNAMSIZ) {
+		seterr(msg, msglen, "interface name %s is longer than %d "
+		    "characters", q, CFG_IFNAMSIZ - 1);
+		return -EINVAL;
+	}
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		seterr(msg, msglen, "interface name %s is not valid", q);
+		return -EINVAL;
+	}
+	for (p = name; *p != '\0'; p++) {
+		if (*p == '/' || *p == ':') {
+			seterr(msg, msglen, "interface name %s contains '%c'",
+			    q, *p);
+			return -EINVAL;
+		}
+		if (*p == ' ' || (unsigned char)*p < 0x20) {
+			seterr(msg, msglen, "interface name %s contains "
+			    "whitespace or a control character", q);
+			return -EINVAL;
+		}
+		if ((unsigned char)*p >= 0x7f) {
+			seterr(msg, msglen, "interface name %s contains a "
+			    "non-ASCII byte", q);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int
+find_iface(const struct cfg *c, const char *name, size_t *at)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nifaces; i++) {
+		if (strcmp(c->ifaces[i], name) == 0) {
+			*at = i;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+parse_ifaces(struct cparse *px, json_t *v, struct cfg *c)
+{
+	json_t	*e;
+	char	 msg[256];
+	size_t	 i, at;
+	int	 rc = 0;
+
+	if (!json_is_array(v))
+		return type_err(px, "an array of interface names", v);
+	if (json_array_size(v) > CFG_MAX_IFACES)
+		return cerr(px, "%zu interfaces, at most %d are allowed",
+		    json_array_size(v), CFG_MAX_IFACES);
+	/* The list replaces the one before; it does not add to it. */
+	for (i = 0; i < c->nifaces; i++) {
+		free(c->ifaces[i]);
+		c->ifaces[i] = NULL;
+	}
+	c->nifaces = 0;
+	json_array_foreach(v, i, e) {
+		push_index(px, i);
+		if (!json_is_string(e))
+			rc = type_err(px, "a string", e);
+		else if (check_iface(json_string_value(e), msg,
+		    sizeof(msg)) < 0)
+			rc = cerr(px, "%s", msg);
+		else if (find_iface(c, json_string_value(e), &at))
+			rc = cerr(px, "interface '%s' is listed twice (also "
+			    "interfaces[%zu])", json_string_value(e), at);
+		else if ((c->ifaces[c->nifaces] =
+		    strdup(json_string_value(e))) == NULL)
+			rc = -ENOMEM;
+		else
+			c->nifaces++;
+		pop(px);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+parse_strategy(struct cparse *px, json_t *v, struct cfg *c)
+{
+	char	q[CFG_QUOTE_MAX * 4 + 8];
+	int	s;
+
+	if (!json_is_string(v))
+		return type_err(px, "a string", v);
+	if ((s = tag_strategy_parse(json_string_value(v))) < 0) {
+		jsonpos_quote(q, sizeof(q), json_string_value(v),
+		    CFG_QUOTE_MAX);
+		return cerr(px, "unknown strategy %s (expected flow-label, "
+		    "hop-by-hop, destination or hop-by-hop+destination)", q);
+	}
+	c->strategy = s;
+	return 0;
+}
+
+static int
+parse_log_level(struct cparse *px, json_t *v, struct cfg *c)
+{
+	char	q[CFG_QUOTE_MAX * 4 + 8];
+	int	l;
+
+	if (!json_is_string(v))
+		return type_err(px, "a string", v);
+	if ((l = log_level_parse(json_string_value(v))) < 0) {
+		jsonpos_quote(q, sizeof(q), json_string_value(v),
+		    CFG_QUOTE_MAX);
+		return cerr(px, "unknown log level %s (expected err, warn, "
+		    "info or debug)", q);
+	}
+	c->log_level = l;
+	return 0;
+}
+
+static int
+parse_bool(struct cparse *px, json_t *v, int *out)
+{
+	if (!json_is_boolean(v))
+		return type_err(px, "a boolean", v);
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* An absolute path; null clears the slot when nullable. */
+static int
+parse_abspath(struct cparse *px, json_t *v, char **slot, int nullable)
+{
+	const char	*s;
+
+	if (nullable && json_is_null(v))
+		return cfg_set_string(slot, NULL);
+	if (!json_is_string(v))
+		return type_err(px, nullable ? "a string or null" : "a string",
+		    v);
+	s = json_string_value(v);
+	if (*s == '\0')
+		return cerr(px, "path is empty");
+	if (*s != '/')
+		return cerr(px, "'%.*s' is not an absolute path",
+		    CFG_QUOTE_MAX, s);
+	if (strlen(s) >= CFG_PATH_MAX)
+		return cerr(px, "path is longer than %d bytes",
+		    CFG_PATH_MAX - 1);
+	if (has_ctrl(s))
+		return cerr(px, "path contains a control character");
+	return cfg_set_string(slot, s);
+}
+
+static int
+parse_group(struct cparse *px, json_t *v, struct cfg *c)
+{
+	const char	*s, *p;
+
+	if (json_is_null(v))
+		return cfg_set_string(&c->pipe_group, NULL);
+	if (!json_is_string(v))
+		return type_err(px, "a string or null", v);
+	s = json_string_value(v);
+	if (*s == '\0')
+		return cerr(px, "group name is empty (use null for the "
+		    "daemon's own group)");
+	if (strlen(s) >= CFG_NAME_MAX)
+		return cerr(px, "group name is longer than %d bytes",
+		    CFG_NAME_MAX - 1);
+	for (p = s; *p != '\0'; p++)
+		if (*p == ':' || *p == '/' || *p == ' ' ||
+		    (unsigned char)*p < 0x20 || *p == 0x7f)
+			return cerr(px, "group name contains whitespace, ':', "
+			    "'/' or a control character");
+	return cfg_set_string(&c->pipe_group, s);
+}
+
+/* A string of 1..4 octal digits, 0..0777: "0620". */
+static int
+parse_mode(struct cparse *px, json_t *v, struct cfg *c)
+{
+	char		 q[CFG_QUOTE_MAX * 4 + 8];
+	const char	*s, *p;
+	unsigned int	 m = 0;
+
+	if (!json_is_string(v))
+		return cerr(px, "expected an octal string like \"0620\", got "
+		    "%s", jtype(v));
+	s = json_string_value(v);
+	jsonpos_quote(q, sizeof(q), s, CFG_QUOTE_MAX);
+	if (*s == '\0' || strlen(s) > 4)
+		goto bad;
+	for (p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '7')
+			goto bad;
+		m = m * 8 + (unsigned int)(*p - '0');
+	}
+	if (m > 0777)
+		goto bad;
+	c->pipe_mode = m;
+	return 0;
+bad:
+	return cerr(px, "invalid mode %s (expected octal digits in "
+	    "0000..0777, like \"0620\")", q);
+}
+
+static int
+parse_pipe(struct cparse *px, json_t *v, struct cfg *c)
+{
+	const char	*key;
+	json_t		*e;
+	int		 rc;
+
+	if (!json_is_object(v))
+		return type_err(px, "an object", v);
+	json_object_foreach(v, key, e) {
+		push_key(px, key);
+		if (strcmp(key, "enabled") == 0)
+			rc = parse_bool(px, e, &c->pipe_enabled);
+		else if (strcmp(key, "path") == 0)
+			rc = parse_abspath(px, e, &c->pipe_path, 0);
+		else if (strcmp(key, "group") == 0)
+			rc = parse_group(px, e, c);
+		else if (strcmp(key, "mode") == 0)
+			rc = parse_mode(px, e, c);
+		else
+			rc = cerr(px, "unknown key (expected enabled, path, "
+			    "group or mode)");
+		pop(px);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+parse_capacity(struct cparse *px, json_t *v, struct cfg *c)
+{
+	json_int_t	n;
+
+	if (!json_is_integer(v))
+		return type_err(px, "an integer", v);
+	n = json_integer_value(v);
+	if (n < 1 || n > (json_int_t)CFG_CAPACITY_MAX)
+		return cerr(px, "%" JSON_INTEGER_FORMAT " is out of range "
+		    "(1..%u)", n, CFG_CAPACITY_MAX);
+	c->capacity = (uint32_t)n;
+	return 0;
+}
+
+static int
+parse_marker(struct cparse *px, json_t *v, struct cfg *c)
+{
+	const char	*key;
+	json_t		*e;
+	int		 rc;
+
+	if (!json_is_object(v))
+		return type_err(px, "an object", v);
+	json_object_foreach(v, key, e) {
+		push_key(px, key);
+		if (strcmp(key, "capacity") == 0)
+			rc = parse_capacity(px, e, c);
+		else if (strcmp(key, "pin_dir") == 0)
+			rc = parse_abspath(px, e, &c->pin_dir, 0);
+		else if (strcmp(key, "keep_on_exit") == 0)
+			rc = parse_bool(px, e, &c->keep_on_exit);
+		else
+			rc = cerr(px, "unknown key (expected capacity, "
+			    "pin_dir or keep_on_exit)");
+		pop(px);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* A registry name or id; checked against the registry elsewhere. */
+static int
+parse_tagname(struct cparse *px, json_t *v, char **slot)
+{
+	char		 num[32];
+	const char	*s;
+
+	if (json_is_integer(v)) {
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return cfg_set_string(slot, num);
+	}
+	if (!json_is_string(v))
+		return type_err(px, "a string or an integer", v);
+	s = json_string_value(v);
+	if (*s == '\0')
+		return cerr(px, "is empty (expected a registry name or id)");
+	if (strlen(s) >= CFG_NAME_MAX)
+		return cerr(px, "is longer than %d bytes", CFG_NAME_MAX - 1);
+	if (has_ctrl(s))
+		return cerr(px, "contains a control character");
+	return cfg_set_string(slot, s);
+}
+
+static int
+parse_mark_all(struct cparse *px, json_t *v, struct cfg *c)
+{
+	const char	*key;
+	json_t		*e;
+	int		 rc;
+
+	if (json_is_null(v)) {
+		cfg_set_string(&c->mark_all_exp, NULL);
+		return cfg_set_string(&c->mark_all_act, NULL);
+	}
+	if (!json_is_object(v))
+		return type_err(px, "an object or null", v);
+	json_object_foreach(v, key, e) {
+		push_key(px, key);
+		if (strcmp(key, "experiment") == 0)
+			rc = parse_tagname(px, e, &c->mark_all_exp);
+		else if (strcmp(key, "activity") == 0)
+			rc = parse_tagname(px, e, &c->mark_all_act);
+		else
+			rc = cerr(px, "unknown key (expected experiment or "
+			    "activity)");
+		pop(px);
+		if (rc < 0)
+			return rc;
+	}
+	/* Half a tag would mark with something nobody asked for. */
+	if (json_object_get(v, "experiment") == NULL)
+		return cerr(px, "\"experiment\" is missing (mark_all needs "
+		    "both experiment and activity)");
+	if (json_object_get(v, "activity") == NULL)
+		return cerr(px, "\"activity\" is missing (mark_all needs "
+		    "both experiment and activity)");
+	return 0;
+}
+
+static int
+parse_root(struct cparse *px, json_t *root, struct cfg *c)
+{
+	const char	*key;
+	json_t		*v;
+	int		 rc;
+
+	if (!json_is_object(root))
+		return type_err(px, "an object", root);
+	json_object_foreach(root, key, v) {
+		push_key(px, key);
+		if (strcmp(key, "interfaces") == 0)
+			rc = parse_ifaces(px, v, c);
+		else if (strcmp(key, "strategy") == 0)
+			rc = parse_strategy(px, v, c);
+		else if (strcmp(key, "registry") == 0)
+			rc = parse_abspath(px, v, &c->registry_path, 1);
+		else if (strcmp(key, "log_level") == 0)
+			rc = parse_log_level(px, v, c);
+		else if (strcmp(key, "pipe") == 0)
+			rc = parse_pipe(px, v, c);
+		else if (strcmp(key, "marker") == 0)
+			rc = parse_marker(px, v, c);
+		else if (strcmp(key, "mark_all") == 0)
+			rc = parse_mark_all(px, v, c);
+		else
+			rc = cerr(px, "unknown key (expected interfaces, "
+			    "strategy, registry, log_level, pipe, marker or "
+			    "mark_all)");
+		pop(px);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+cfg_init(struct cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->strategy = TAG_STRAT_FLOW_LABEL;
+	c->log_level = LOG_LVL_INFO;
+	c->pipe_enabled = 1;
+	c->pipe_mode = 0620;
+	c->capacity = CFG_CAPACITY_DEFAULT;
+	c->keep_on_exit = 0;
+	if (cfg_set_string(&c->pipe_path, CFG_PIPE_PATH_DEFAULT) < 0 ||
+	    cfg_set_string(&c->pin_dir, CFG_PIN_DIR_DEFAULT) < 0) {
+		cfg_free(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+cfg_copy(struct cfg *dst, const struct cfg *src)
+{
+	size_t	i;
+	int	rc = 0;
+
+	*dst = *src;
+	/* Forget src's pointers first so that cfg_free(dst) is always safe. */
+	memset(dst->ifaces, 0, sizeof(dst->ifaces));
+	dst->registry_path = dst->pipe_path = dst->pipe_group = NULL;
+	dst->pin_dir = dst->mark_all_exp = dst->mark_all_act = NULL;
+
+	for (i = 0; i < src->nifaces && rc == 0; i++)
+		rc = cfg_set_string(&dst->ifaces[i], src->ifaces[i]);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->registry_path, src->registry_path);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->pipe_path, src->pipe_path);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->pipe_group, src->pipe_group);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->pin_dir, src->pin_dir);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->mark_all_exp, src->mark_all_exp);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->mark_all_act, src->mark_all_act);
+	if (rc < 0)
+		cfg_free(dst);
+	return rc;
+}
+
+int
+cfg_parse(struct cfg *c, const char *buf, size_t len, const char *source,
+    char *err, size_t errlen)
+{
+	struct cparse	 px = { buf, len, source, err, errlen, { { 0 } }, 0 };
+	struct cfg	 tmp;
+	json_error_t	 je;
+	json_t		*root;
+	int		 rc;
+
+	if (source == NULL)
+		px.source = source = "(config)";
+	if (buf == NULL) {
+		seterr(err, errlen, "%s: no data", source);
+		return -EINVAL;
+	}
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		if (je.line > 0)
+			seterr(err, errlen, "%s:%d: %s", source, je.line,
+			    je.text);
+		else
+			seterr(err, errlen, "%s: %s", source, je.text);
+		return -EINVAL;
+	}
+	if ((rc = cfg_copy(&tmp, c)) < 0)
+		goto out;
+	if ((rc = parse_root(&px, root, &tmp)) < 0) {
+		cfg_free(&tmp);
+		goto out;
+	}
+	cfg_free(c);
+	*c = tmp;
+out:
+	if (rc == -ENOMEM)
+		seterr(err, errlen, "%s: out of memory", source);
+	json_decref(root);
+	return rc;
+}
+
+int
+cfg_load_file(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+	char	*buf;
+	size_t	 len;
+	int	 rc;
+
+	rc = jsonpos_read_file(path, CFG_FILE_MAX, &buf, &len);
+	if (rc == -EFBIG)
+		seterr(err, errlen, "%s: larger than %u bytes", path,
+		    CFG_FILE_MAX);
+	else if (rc == -EINVAL)
+		seterr(err, errlen, "%s: not a regular file", path);
+	else if (rc < 0)
+		seterr(err, errlen, "%s: %s", path, strerror(-rc));
+	if (rc < 0)
+		return rc;
+	rc = cfg_parse(c, buf, len, path, err, errlen);
+	free(buf);
+	return rc;
+}
+
+void
+cfg_free(struct cfg *c)
+{
+	size_t	i;
+
+	for (i = 0; i < CFG_MAX_IFACES; i++)
+		free(c->ifaces[i]);
+	free(c->registry_path);
+	free(c->pipe_path);
+	free(c->pipe_group);
+	free(c->pin_dir);
+	free(c->mark_all_exp);
+	free(c->mark_all_act);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+cfg_add_iface(struct cfg *c, const char *name, char *err, size_t errlen)
+{
+	size_t	at;
+	int	rc;
+
+	if (name == NULL) {
+		seterr(err, errlen, "interface name is missing");
+		return -EINVAL;
+	}
+	if ((rc = check_iface(name, err, errlen)) < 0)
+		return rc;
+	if (find_iface(c, name, &at)) {
+		seterr(err, errlen, "interface '%s' is already configured",
+		    name);
+		return -EINVAL;
+	}
+	if (c->nifaces >= CFG_MAX_IFACES) {
+		seterr(err, errlen, "too many interfaces: at most %d are "
+		    "allowed", CFG_MAX_IFACES);
+		return -E2BIG;
+	}
+	if ((c->ifaces[c->nifaces] = strdup(name)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->nifaces++;
+	return 0;
+}
+
+int
+cfg_set_string(char **slot, const char *value)
+{
+	char	*s = NULL;
+
+	if (value != NULL && (s = strdup(value)) == NULL)
+		return -ENOMEM;
+	free(*slot);
+	*slot = s;
+	return 0;
+}
+
+/* json_string(NULL) would be NULL: absent strings are JSON null. */
+static json_t *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+/*
+ * Put a new container into parent and return it, or NULL (and *bad) if
+ * either failed. jansson's *_new setters take a NULL parent or value
+ * gracefully, so filling a NULL container just fails again.
+ */
+static json_t *
+add_container(json_t *parent, const char *key, json_t *child, int *bad)
+{
+	if (child == NULL || json_object_set_new(parent, key, child) != 0) {
+		*bad = 1;
+		return NULL;
+	}
+	return child;
+}
+
+int
+cfg_dump(const struct cfg *c, FILE *f)
+{
+	json_t	*root, *o;
+	char	 mode[8];
+	size_t	 i;
+	int	 bad = 0, rc = 0;
+
+	/* Objects keep insertion order: the dump reads like docs/config.md. */
+	if ((root = json_object()) == NULL)
+		return -ENOMEM;
+	o = add_container(root, "interfaces", json_array(), &bad);
+	for (i = 0; i < c->nifaces; i++)
+		bad |= json_array_append_new(o, json_string(c->ifaces[i]));
+	bad |= json_object_set_new(root, "strategy",
+	    json_string(tag_strategy_name(c->strategy)));
+	bad |= json_object_set_new(root, "registry",
+	    str_or_null(c->registry_path));
+	bad |= json_object_set_new(root, "log_level",
+	    json_string(log_level_name((enum log_level)c->log_level)));
+
+	o = add_container(root, "pipe", json_object(), &bad);
+	snprintf(mode, sizeof(mode), "%04o", c->pipe_mode & 0777);
+	bad |= json_object_set_new(o, "enabled", json_boolean(c->pipe_enabled));
+	bad |= json_object_set_new(o, "path", str_or_null(c->pipe_path));
+	bad |= json_object_set_new(o, "group", str_or_null(c->pipe_group));
+	bad |= json_object_set_new(o, "mode", json_string(mode));
+
+	o = add_container(root, "marker", json_object(), &bad);
+	bad |= json_object_set_new(o, "capacity", json_integer(c->capacity));
+	bad |= json_object_set_new(o, "pin_dir", str_or_null(c->pin_dir));
+	bad |= json_object_set_new(o, "keep_on_exit",
+	    json_boolean(c->keep_on_exit));
+
+	if (c->mark_all_exp != NULL && c->mark_all_act != NULL) {
+		o = add_container(root, "mark_all", json_object(), &bad);
+		bad |= json_object_set_new(o, "experiment",
+		    json_string(c->mark_all_exp));
+		bad |= json_object_set_new(o, "activity",
+		    json_string(c->mark_all_act));
+	} else {
+		bad |= json_object_set_new(root, "mark_all", json_null());
+	}
+
+	if (bad)
+		rc = -EINVAL;	/* out of memory, or a string that is not UTF-8 */
+	else if (json_dumpf(root, f, JSON_INDENT(2)) != 0 ||
+	    fputc('\n', f) == EOF)
+		rc = -EIO;
+	json_decref(root);
+	return rc;
+}
