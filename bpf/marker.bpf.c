@@ -193,10 +193,14 @@ match(const struct tuple *t)
 	struct mk_rule *r;
 	struct mk_key k = {};
 
-	/* Exact-only operation is the common case: one lookup, no loop. */
-	if (hmask == (1u << MK_SHAPE_EXACT))
-		return lookup_hash(t, MK_SHAPE_EXACT);
-	ALL_SHAPES(TRY_HASH)
+	/* Exact-only operation is the common case: one lookup, no tests. */
+	if (hmask == (1u << MK_SHAPE_EXACT)) {
+		r = lookup_hash(t, MK_SHAPE_EXACT);
+		if (r)
+			return r;
+	} else if (hmask) {
+		ALL_SHAPES(TRY_HASH)
+	}
 	if (lmask) {
 		ALL_SHAPES(TRY_LPM)
 	}
@@ -210,13 +214,12 @@ match(const struct tuple *t)
 /* Insert the 8 or 16 option bytes after the IPv6 base header. */
 static __always_inline int
 mark_exthdr(struct __sk_buff *skb, struct mk_counters *c, __u32 l3off,
-    __u8 nexthdr, const struct mk_rule *r)
+    const __u8 *ip6, const struct mk_rule *r)
 {
 	__u32 grow = r->strategy == MK_STRAT_HBH_DST ? 16 : 8;
 	__u32 mtu_len = 0;
-	__u8 first, hdr[16];
-	void *data, *data_end;
-	__u8 *ip6;
+	__u8 first, nexthdr = ip6[6], hlim = ip6[7], hdr[16], fixed[4];
+	__u16 plen = *(__u16 *)(ip6 + 4);
 
 	/*
 	 * Only right behind the base header may we add an HBH header, and
@@ -268,27 +271,22 @@ mark_exthdr(struct __sk_buff *skb, struct mk_counters *c, __u32 l3off,
 		return TC_ACT_UNSPEC;
 	}
 	/*
-	 * The room is there now: from here a failure would send a packet
-	 * with 8 unexplained bytes, so it is dropped instead (the linear
-	 * check below can not fail after a successful adjust_room).
+	 * The room is there now: a packet with 8 unexplained bytes must not
+	 * leave, so if a store fails (it can only for lack of memory) the
+	 * packet is dropped instead.
 	 */
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	ip6 = data + l3off;
-	if ((void *)(ip6 + 40 + 16) > data_end) {
+	plen = bpf_ntohs(plen) + grow;
+	fixed[0] = plen >> 8;
+	fixed[1] = plen & 0xff;
+	fixed[2] = first;
+	fixed[3] = hlim;
+	if (bpf_skb_store_bytes(skb, l3off + 4, fixed, 4, 0) != 0 ||
+	    bpf_skb_store_bytes(skb, l3off + 40, hdr, 8, 0) != 0 ||
+	    (grow == 16 &&
+	    bpf_skb_store_bytes(skb, l3off + 48, hdr + 8, 8, 0) != 0)) {
 		c->c[MK_C_FAIL_HELPER]++;
 		return TC_ACT_SHOT;
 	}
-	{
-		__u16 plen = ((__u16)ip6[4] << 8 | ip6[5]) + grow;
-
-		ip6[4] = plen >> 8;
-		ip6[5] = plen & 0xff;
-		ip6[6] = first;
-	}
-	__builtin_memcpy(ip6 + 40, hdr, 8);
-	if (grow == 16)
-		__builtin_memcpy(ip6 + 48, hdr + 8, 8);
 	if (first == NH_DSTOPTS)
 		c->c[MK_C_MARK_DST]++;
 	else if (grow == 16)
@@ -308,7 +306,7 @@ handle(struct __sk_buff *skb, const int has_l2)
 	struct tuple tup, *t = &tup;
 	__u32 zero = 0, l3off = 0, l4off, label;
 	__u16 eth_proto;
-	__u8 *ip6, *p, nexthdr, nh;
+	__u8 *ip6, *p, nh, lb[3];
 	int i;
 
 	c = bpf_map_lookup_elem(&mk_stats, &zero);
@@ -345,7 +343,7 @@ handle(struct __sk_buff *skb, const int has_l2)
 		goto not_ipv6;
 
 	/* Walk extension headers (bounded) to the ports. */
-	nexthdr = nh = ip6[6];
+	nh = ip6[6];
 	l4off = l3off + 40;
 #pragma unroll
 	for (i = 0; i < MK_MAX_EXTHDRS; i++) {
@@ -403,10 +401,19 @@ handle(struct __sk_buff *skb, const int has_l2)
 		if (r->flags & MK_RULE_HASH_ENTROPY)
 			label = (label & ~ENTROPY_MASK) |
 			    (tuple_hash(t, mk_entropy_seed) & ENTROPY_MASK);
-		/* Byte 1 also holds traffic class bits and ECN: keep them. */
-		ip6[1] = (ip6[1] & 0xf0) | ((label >> 16) & 0x0f);
-		ip6[2] = (label >> 8) & 0xff;
-		ip6[3] = label & 0xff;
+		/*
+		 * Byte 1 also holds traffic class bits and ECN: keep them.
+		 * bpf_skb_store_bytes, not a direct write: a direct write
+		 * makes the verifier unclone every skb the program sees
+		 * (TCP sends clones), marked or not.
+		 */
+		lb[0] = (ip6[1] & 0xf0) | ((label >> 16) & 0x0f);
+		lb[1] = (label >> 8) & 0xff;
+		lb[2] = label & 0xff;
+		if (bpf_skb_store_bytes(skb, l3off + 1, lb, 3, 0) != 0) {
+			c->c[MK_C_FAIL_HELPER]++;
+			return TC_ACT_UNSPEC;
+		}
 		c->c[MK_C_MARK_FLOW_LABEL]++;
 		return TC_ACT_UNSPEC;
 	case MK_STRAT_HBH:
@@ -416,7 +423,7 @@ handle(struct __sk_buff *skb, const int has_l2)
 			c->c[MK_C_FAIL_EXTHDR]++;
 			return TC_ACT_UNSPEC;
 		}
-		return mark_exthdr(skb, c, has_l2 ? ETH_HLEN : 0, nexthdr, r);
+		return mark_exthdr(skb, c, has_l2 ? ETH_HLEN : 0, ip6, r);
 	default:
 		c->c[MK_C_SKIP_NO_MATCH]++;
 		return TC_ACT_UNSPEC;

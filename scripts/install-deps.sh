@@ -3,7 +3,7 @@
 # Idempotent: quiet and fast when everything is already there.
 set -eu
 
-PKGS="build-essential cmake pkg-config clang llvm bpftool
+PKGS="build-essential cmake pkg-config clang llvm libclang-rt-14-dev bpftool
 libbpf-dev libelf-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler
 libnng-dev libsodium-dev libjansson-dev libcriterion-dev
 iproute2 tcpdump ethtool iputils-ping procps openssl python3"
