@@ -69,14 +69,19 @@ enum mk_strategy {
 /* Rule flags. */
 #define MK_RULE_HASH_ENTROPY	0x1	/* entropy from the packet's 5-tuple */
 
-/* Hash and LPM value: 16 bytes. */
+/*
+ * Hash and LPM value: 16 bytes. plen repeats the remote prefix length: an
+ * LPM lookup answers the longest matching prefix, so user space compares
+ * plen to tell "this very rule" from "a shorter prefix that covers it".
+ */
 struct mk_rule {
 	__u32	label;		/* 20-bit flow label; entropy included for exact rules */
 	__u16	exp;		/* experiment id, for the option header */
 	__u8	act;		/* activity id, for the option header */
 	__u8	strategy;	/* enum mk_strategy */
 	__u8	flags;		/* MK_RULE_* */
-	__u8	pad[3];
+	__u8	plen;		/* remote prefix length, 0..128 */
+	__u8	pad[2];
 	__u32	id;		/* user space's rule id; 0 = unset */
 };
 

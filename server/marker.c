@@ -375,6 +375,23 @@ marker_capacity(const struct marker *m)
 	return m->opts.capacity;
 }
 
+int
+marker_prog_fd(struct marker *m, int has_l2)
+{
+	return bpf_program__fd(has_l2 ? m->skel->progs.sctag_egress_eth :
+	    m->skel->progs.sctag_egress_l3);
+}
+
+int
+marker_map_fd(struct marker *m, const char *name)
+{
+	struct bpf_map *map;
+
+	if ((map = bpf_object__find_map_by_name(m->skel->obj, name)) == NULL)
+		return -ENOENT;
+	return bpf_map__fd(map);
+}
+
 /*
  * Which program fits the link: Ethernet framing or none. Asked through a
  * socket, not /sys, so it sees the caller's network namespace.
@@ -679,6 +696,21 @@ rule_map(struct marker *m, const struct marker_rule *r, int *fd,
 	return 1;
 }
 
+/*
+ * The stored rule with exactly this match, or -ENOENT. For prefixes the trie
+ * answers the longest covering prefix: only one of the same length is ours.
+ */
+static int
+lookup_exact(int fd, const void *key, const struct marker_rule *r,
+    struct mk_rule *out)
+{
+	if (bpf_map_lookup_elem(fd, key, out) != 0)
+		return -errno;
+	if (out->plen != r->dst_plen)
+		return -ENOENT;
+	return 0;
+}
+
 int
 marker_rule_get(struct marker *m, const struct marker_rule *r,
     struct mk_rule *out)
@@ -689,9 +721,7 @@ marker_rule_get(struct marker *m, const struct marker_rule *r,
 	int fd;
 
 	rule_map(m, r, &fd, &key, &k, &lk);
-	if (bpf_map_lookup_elem(fd, key, out) != 0)
-		return -errno;
-	return 0;
+	return lookup_exact(fd, key, r, out);
 }
 
 static uint32_t *
@@ -733,7 +763,8 @@ marker_rule_add(struct marker *m, const struct marker_rule *r,
 	v.exp = r->exp;
 	v.act = r->act;
 	v.strategy = r->strategy;
-	exists = bpf_map_lookup_elem(fd, key, &old) == 0;
+	v.plen = r->dst_plen;
+	exists = lookup_exact(fd, key, r, &old) == 0;
 	if (shape_of(r) == MK_SHAPE_EXACT && r->dst_plen == 128) {
 		/* A flow keeps its entropy for life, even if re-tagged. */
 		entropy = exists ? tag_label_entropy(old.label) :
@@ -751,9 +782,7 @@ marker_rule_add(struct marker *m, const struct marker_rule *r,
 	} else {
 		v.label = entropy;
 	}
-	if (exists && old.label == v.label && old.exp == v.exp &&
-	    old.act == v.act && old.strategy == v.strategy &&
-	    old.flags == v.flags) {
+	if (exists && memcmp(&old, &v, sizeof(v)) == 0) {
 		*what = MARKER_UNCHANGED;
 		return 0;
 	}

@@ -62,6 +62,13 @@ const char *marker_counter_name(enum mk_counter);
 void marker_usage(struct marker *, uint32_t hash[MK_NSHAPES],
     uint32_t lpm[MK_NSHAPES], uint32_t *def);
 uint32_t marker_capacity(const struct marker *);
+/*
+ * For benchmarks and tests that run the program with BPF_PROG_TEST_RUN or
+ * share its maps: the fd of the Ethernet (has_l2) or L3 program, and of a
+ * map by name ("mk_rules", ...). Owned by the marker; -ENOENT if unknown.
+ */
+int marker_prog_fd(struct marker *, int has_l2);
+int marker_map_fd(struct marker *, const char *name);
 /* Detach and unpin (unless keep_on_exit), free everything. NULL is fine. */
 void marker_close(struct marker *);
 
