@@ -277,6 +277,7 @@ parse_bool(struct cparse *px, json_t *v, int *out)
 static int
 parse_abspath(struct cparse *px, json_t *v, char **slot, int nullable)
 {
+	char		 q[CFG_QUOTE_MAX * 4 + 8];
 	const char	*s;
 
 	if (nullable && json_is_null(v))
@@ -287,9 +288,10 @@ parse_abspath(struct cparse *px, json_t *v, char **slot, int nullable)
 	s = json_string_value(v);
 	if (*s == '\0')
 		return cerr(px, "path is empty");
-	if (*s != '/')
-		return cerr(px, "'%.*s' is not an absolute path",
-		    CFG_QUOTE_MAX, s);
+	if (*s != '/') {
+		jsonpos_quote(q, sizeof(q), s, CFG_QUOTE_MAX);
+		return cerr(px, "%s is not an absolute path", q);
+	}
 	if (strlen(s) >= CFG_PATH_MAX)
 		return cerr(px, "path is longer than %d bytes",
 		    CFG_PATH_MAX - 1);
@@ -344,6 +346,14 @@ parse_mode(struct cparse *px, json_t *v, struct cfg *c)
 	}
 	if (m > 0777)
 		goto bad;
+	/*
+	 * flowd's FIFO was world-writable: anyone could mark any flow. A
+	 * reader other than sctagd would also steal lines. Writers belong in
+	 * the pipe's group.
+	 */
+	if (m & 0007)
+		return cerr(px, "mode %s gives access to every user; give "
+		    "writers the pipe's group instead (e.g. \"0620\")", q);
 	c->pipe_mode = m;
 	return 0;
 bad:
@@ -571,7 +581,8 @@ int
 cfg_parse(struct cfg *c, const char *buf, size_t len, const char *source,
     char *err, size_t errlen)
 {
-	struct cparse	 px = { buf, len, source, err, errlen, { { 0 } }, 0 };
+	struct cparse	 px = { buf, len, source, err, errlen, { { 0 } },
+	    0 };
 	struct cfg	 tmp;
 	json_error_t	 je;
 	json_t		*root;
@@ -632,9 +643,16 @@ cfg_load_file(struct cfg *c, const char *path, char *err, size_t errlen)
 void
 cfg_free(struct cfg *c)
 {
-	size_t	i;
+	size_t	i, n = c->nifaces;
 
-	for (i = 0; i < CFG_MAX_IFACES; i++)
+	/*
+	 * Only the first nifaces entries are owned: a caller that empties
+	 * the list by freeing them and zeroing nifaces (sctagd's -i) must
+	 * not cause a double free here.
+	 */
+	if (n > CFG_MAX_IFACES)
+		n = CFG_MAX_IFACES;
+	for (i = 0; i < n; i++)
 		free(c->ifaces[i]);
 	free(c->registry_path);
 	free(c->pipe_path);
@@ -754,7 +772,7 @@ cfg_dump(const struct cfg *c, FILE *f)
 	}
 
 	if (bad)
-		rc = -EINVAL;	/* out of memory, or a string that is not UTF-8 */
+		rc = -EINVAL;	/* no memory, or a string not in UTF-8 */
 	else if (json_dumpf(root, f, JSON_INDENT(2)) != 0 ||
 	    fputc('\n', f) == EOF)
 		rc = -EIO;

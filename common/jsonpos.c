@@ -77,7 +77,7 @@ skip_value(struct scan *s)
 		case '}':
 		case ']':
 			if (depth == 0)
-				return 0;	/* end of the enclosing value */
+				return 0;	/* the enclosing value ends */
 			if (--depth == 0) {
 				s->p++;
 				return 0;
@@ -272,12 +272,15 @@ int
 jsonpos_line_segs(const char *buf, size_t len,
     const struct jsonpos_seg *segs, size_t nsegs)
 {
-	struct scan	s = { buf, buf + len, 1 };
+	struct scan	s;
 	size_t		i;
 	int		line;
 
 	if (buf == NULL)
 		return 0;
+	s.p = buf;
+	s.end = buf + len;
+	s.line = 1;
 	skip_ws(&s);
 	line = s.line;
 	for (i = 0; i < nsegs; i++) {

@@ -90,8 +90,7 @@ log_level_name(enum log_level level)
 }
 
 /*
- * Copy src into dst[*pos..cap-1], escaping control bytes as \xNN and
- * dropping trailing newlines (libbpf ends its messages with one).
+ * Copy src into dst[*pos..cap-1], escaping control bytes as \xNN.
  * Returns 1 if src did not fit.
  */
 static int
@@ -101,8 +100,6 @@ append_escaped(char *dst, size_t *pos, size_t cap, const char *src)
 	size_t		 i, p = *pos;
 	unsigned char	 ch;
 
-	while (n > 0 && (src[n - 1] == '\n' || src[n - 1] == '\r'))
-		n--;
 	for (i = 0; i < n; i++) {
 		ch = (unsigned char)src[i];
 		if (ch < 0x20 || ch == 0x7f) {
@@ -125,6 +122,13 @@ full:
 	return 1;
 }
 
+/*
+ * Checked as a printf wrapper here only: in log.h the attribute would make
+ * every va_list forwarder (libbpf's print callback) warn under clang.
+ */
+void log_vmsg(enum log_level, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
@@ -142,10 +146,13 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n < 0)
-		snprintf(msg, sizeof(msg), "(unformattable log message)");
+		n = snprintf(msg, sizeof(msg), "(unformattable log message)");
+	/* libbpf ends its messages with a newline; we add our own. */
+	if (n > 0 && (size_t)n < sizeof(msg) && msg[n - 1] == '\n')
+		msg[--n] = '\0';
 
 	if (atomic_load(&log_to_stderr)) {
-		/* Local time with its offset: what an operator compares with. */
+		/* Local time and its offset: what operators compare with. */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
 		pos = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -155,7 +162,7 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%s: ",
 		    level_names[level]);
 	}
-	/* Room is kept for "...\n": say that a line was cut, not cut silently. */
+	/* Room is kept for "...\n": a cut line says that it was cut. */
 	if (append_escaped(line, &pos, sizeof(line) - 4, msg) ||
 	    (size_t)n >= sizeof(msg)) {
 		memcpy(line + pos, "...", 4);

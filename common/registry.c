@@ -24,7 +24,7 @@ extern const size_t reg_builtin_json_len;
 
 #define REG_FILE_MAX	(4u << 20)	/* today's registry is 9 KiB */
 #define REG_NAME_MAX	128
-#define REG_QUOTE_MAX	64		/* bytes of user input echoed back */
+#define REG_QUOTE_MAX	64		/* user input echoed back */
 
 struct rparse {
 	const char		*buf;

@@ -2,8 +2,8 @@
 # Build everything from scratch and run every test: what CI runs.
 #
 #  1. gcc build, all tests (unit + network tests in namespaces; needs root);
-#  2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer, unit
-#     tests again.
+#  2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit
+#     and BPF program tests again, and each parser fuzzed for 30 seconds.
 # Build trees: $SCTAG_BUILD_DIR (default ./build) and ./build-asan.
 set -euo pipefail
 
@@ -26,7 +26,7 @@ echo "== unit and network tests (gcc)"
 
 echo "== clang build with ASan+UBSan: $build-asan"
 cmake -S "$top" -B "$build-asan" -DCMAKE_C_COMPILER=clang \
-    -DCMAKE_BUILD_TYPE=Debug -DSCTAG_SANITIZE=ON
+    -DCMAKE_BUILD_TYPE=Debug -DSCTAG_SANITIZE=ON -DSCTAG_FUZZ=ON
 cmake --build "$build-asan" -j"$jobs"
-echo "== unit tests (clang, ASan+UBSan)"
-(cd "$build-asan" && ctest -L unit --output-on-failure --timeout 900)
+echo "== unit and BPF program tests, then fuzzing (clang, ASan+UBSan)"
+(cd "$build-asan" && ctest -L 'unit|bpf|fuzz' --output-on-failure --timeout 900)

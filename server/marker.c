@@ -99,7 +99,7 @@ marker_counter_name(enum mk_counter c)
  * kernel say "Cannot find specified filter chain" at warning level: that is
  * the expected answer, not a problem, so it is logged at debug.
  */
-static int
+static int __attribute__((format(printf, 2, 0)))
 libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	enum log_level l;

@@ -354,8 +354,10 @@ main(int argc, char **argv)
 	}
 	/* Command-line flags override the file. */
 	if (nifs) {
-		for (i = 0; i < a.cfg.nifaces; i++)
+		for (i = 0; i < a.cfg.nifaces; i++) {
 			free(a.cfg.ifaces[i]);
+			a.cfg.ifaces[i] = NULL;
+		}
 		a.cfg.nifaces = 0;
 		for (i = 0; i < (size_t)nifs; i++)
 			if (cfg_add_iface(&a.cfg, ifs[i], err,
