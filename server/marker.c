@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -64,6 +65,7 @@ struct marker {
 	uint32_t		 def_use;
 	struct marker_if	*ifs;
 	size_t			 nifs;
+	int			 lock_fd;	/* flock on pin_dir */
 };
 
 static const char *const counter_names[MK_C_MAX] = {
@@ -208,6 +210,32 @@ unpin_all(struct marker *m)
 	}
 }
 
+/*
+ * Two agents on one pin dir would adopt the same maps and replace each
+ * other's filters. The lock is on the directory itself (bpffs holds no
+ * regular files) and goes away with the process.
+ */
+static int
+lock_pin_dir(struct marker *m, char *err, size_t errlen)
+{
+	int rc;
+
+	m->lock_fd = open(m->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->lock_fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "opening %s: %s", m->pin_dir,
+		    strerror(errno));
+		return rc;
+	}
+	if (flock(m->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		snprintf(err, errlen, "%s is in use by another sctagd; give "
+		    "each agent its own marker.pin_dir", m->pin_dir);
+		return rc;
+	}
+	return 0;
+}
+
 static int
 load_skel(struct marker *m, char *err, size_t errlen)
 {
@@ -321,6 +349,7 @@ marker_open(struct marker **out, const struct marker_opts *opts, char *err,
 		return -ENOMEM;
 	}
 	m->opts = *opts;
+	m->lock_fd = -1;
 	if (opts->pin_dir) {
 		if (strlen(opts->pin_dir) >= sizeof(m->pin_dir)) {
 			snprintf(err, errlen, "pin_dir is too long");
@@ -336,6 +365,8 @@ marker_open(struct marker **out, const struct marker_opts *opts, char *err,
 			    strerror(-rc));
 			goto fail;
 		}
+		if ((rc = lock_pin_dir(m, err, errlen)) != 0)
+			goto fail;
 	}
 	rc = load_skel(m, err, errlen);
 	if (rc == -EINVAL && opts->pin_dir) {
@@ -365,6 +396,8 @@ marker_open(struct marker **out, const struct marker_opts *opts, char *err,
 	return 0;
 fail:
 	marker_bpf__destroy(m->skel);
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
 	free(m);
 	return rc;
 }
@@ -574,6 +607,8 @@ marker_close(struct marker *m)
 		log_info("keeping filters and pinned maps for the next agent");
 	}
 	marker_bpf__destroy(m->skel);
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
 	free(m->ifs);
 	free(m);
 }

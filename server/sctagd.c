@@ -80,6 +80,15 @@ load_registry(const struct cfg *c, struct reg **out)
 	return rc;
 }
 
+static const char *
+describe(const struct agent *a, const struct pipe_event *ev, char *buf,
+    size_t len)
+{
+	flowspec_format(&ev->fs, a->reg, buf, len);
+	return buf;
+}
+
+/* The hot path of the pipe: nothing is formatted unless it is logged. */
 static void
 on_pipe_event(void *arg, const struct pipe_event *ev)
 {
@@ -87,15 +96,16 @@ on_pipe_event(void *arg, const struct pipe_event *ev)
 	enum marker_add what;
 	struct mk_rule got;
 	unsigned long suppressed;
+	const char *state = ev->state == PIPE_START ? "start" : "end";
 	char desc[256], err[256];
-	int rc;
+	int rc, debug = log_get_level() >= LOG_LVL_DEBUG;
 
-	flowspec_format(&ev->fs, a->reg, desc, sizeof(desc));
 	if (ev->fs.family != AF_INET6) {
 		/* Fireflies will announce these; there is nothing to mark. */
 		a->ipv4_flows++;
-		log_debug("pipe: %s %s: IPv4, not markable",
-		    ev->state == PIPE_START ? "start" : "end", desc);
+		if (debug)
+			log_debug("pipe: %s %s: IPv4, not markable", state,
+			    describe(a, ev, desc, sizeof(desc)));
 		return;
 	}
 	if (ev->state == PIPE_START)
@@ -107,20 +117,21 @@ on_pipe_event(void *arg, const struct pipe_event *ev)
 	if (rc) {
 		a->rule_errors++;
 		if (log_ratelimit_ok(&a->rl, &suppressed))
-			log_warn("pipe: %s %s: %s",
-			    ev->state == PIPE_START ? "start" : "end", desc,
-			    err);
+			log_warn("pipe: %s %s: %s%s", state,
+			    describe(a, ev, desc, sizeof(desc)), err,
+			    suppressed ? " (earlier errors not logged)" : "");
 		return;
 	}
-	if (log_get_level() >= LOG_LVL_DEBUG) {
-		if (ev->state == PIPE_START &&
-		    marker_rule_get(a->marker, &ev->fs.rule, &got) == 0)
-			log_debug("pipe: start %s: label 0x%05x%s", desc,
-			    got.label, what == MARKER_UNCHANGED ?
-			    " (already there)" : "");
-		else
-			log_debug("pipe: end %s", desc);
-	}
+	if (!debug)
+		return;
+	if (ev->state == PIPE_START &&
+	    marker_rule_get(a->marker, &ev->fs.rule, &got) == 0)
+		log_debug("pipe: start %s: label 0x%05x%s",
+		    describe(a, ev, desc, sizeof(desc)), got.label,
+		    what == MARKER_UNCHANGED ? " (already there)" : "");
+	else
+		log_debug("pipe: %s %s", state,
+		    describe(a, ev, desc, sizeof(desc)));
 }
 
 static void

@@ -708,3 +708,83 @@ Test(prog, retagging_an_exact_rule_keeps_its_entropy)
 	cr_assert_eq(tag_label_entropy(a.label), tag_label_entropy(b.label));
 	cr_assert_eq(b.label & ~TAG_ENTROPY_MASK, 0x30038);
 }
+
+/* --- pins --------------------------------------------------------------- */
+
+static void
+pin_dir_for_test(char *buf, size_t len)
+{
+	snprintf(buf, len, "/sys/fs/bpf/sctag-prog-%d/v1", (int)getpid());
+}
+
+static void
+assert_no_pins(const char *dir)
+{
+	char parent[128];
+
+	cr_assert_neq(access(dir, F_OK), 0, "%s left behind", dir);
+	snprintf(parent, sizeof(parent), "%s", dir);
+	*strrchr(parent, '/') = '\0';
+	cr_assert_neq(access(parent, F_OK), 0, "%s left behind", parent);
+}
+
+Test(prog, one_agent_per_pin_dir)
+{
+	struct marker_opts o = { .capacity = 16 };
+	struct marker *a, *b;
+	char dir[128], err[256];
+
+	pin_dir_for_test(dir, sizeof(dir));
+	o.pin_dir = dir;
+	cr_assert_eq(marker_open(&a, &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(marker_open(&b, &o, err, sizeof(err)), -EBUSY);
+	cr_assert(strstr(err, "in use by another sctagd") != NULL, "%s", err);
+	cr_assert(strstr(err, dir) != NULL, "%s", err);
+	marker_close(a);
+	assert_no_pins(dir);
+}
+
+Test(prog, kept_pins_are_adopted_with_rules_and_seed)
+{
+	struct marker_opts o = { .capacity = 16, .keep_on_exit = 1 };
+	struct marker_rule r = exact(2, 4, MK_STRAT_FLOW_LABEL);
+	struct marker_rule w = rule(IPPROTO_TCP, SRC, SPORT, DST, 128, 0, 3,
+	    14, MK_STRAT_FLOW_LABEL);
+	struct marker *a, *b;
+	struct mk_rule before, after;
+	struct frame in, out;
+	uint32_t wl1, h[MK_NSHAPES], l[MK_NSHAPES], d;
+	char dir[128], err[256];
+
+	pin_dir_for_test(dir, sizeof(dir));
+	o.pin_dir = dir;
+	cr_assert_eq(marker_open(&a, &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(marker_rule_add(a, &r, &(enum marker_add){ 0 }, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(marker_rule_add(a, &w, &(enum marker_add){ 0 }, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(marker_rule_get(a, &r, &before), 0);
+	/* The wildcard's label depends on the seed. */
+	frame_l2(&in, NULL, 0, 0x86dd);
+	frame_ip6(&in, NULL, 0, IPPROTO_TCP, 0, SRC, DST, SPORT, 50000);
+	marker_close(m);
+	m = a;
+	run(&in, &out, 1);
+	wl1 = label_at(&out, in.l3);
+	marker_close(a);
+	m = NULL;
+
+	o.keep_on_exit = 0;
+	cr_assert_eq(marker_open(&b, &o, err, sizeof(err)), 0, "%s", err);
+	m = b;
+	cr_assert_eq(marker_rule_get(b, &r, &after), 0, "rule not adopted");
+	cr_assert_eq(after.label, before.label);
+	marker_usage(b, h, l, &d);
+	cr_assert_eq(h[MK_SHAPE_EXACT], 1);
+	cr_assert_eq(h[MK_F_PROTO | MK_F_SADDR | MK_F_SPORT], 1);
+	run(&in, &out, 1);
+	cr_assert_eq(label_at(&out, in.l3), wl1, "seed not adopted");
+	marker_close(b);
+	m = NULL;
+	assert_no_pins(dir);
+}

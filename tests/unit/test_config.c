@@ -365,7 +365,7 @@ Test(config, modes)
 	    "writers the pipe's group instead (e.g. \"0620\")");
 	assert_has(reject("{\"pipe\": {\"mode\": \"0624\"}}"),
 	    "gives access to every user");
-	cr_assert_eq(C.pipe_mode, 0600);
+	cr_assert_eq(C.pipe_mode, 0620);
 	/* A JSON number is the usual mistake: say what to write instead. */
 	reject_eq("{\"pipe\": {\"mode\": 432}}",
 	    "t.json:1: pipe.mode: expected an octal string like \"0620\", got "
@@ -573,7 +573,7 @@ Test(config, dump_full_round_trip)
 
 	cr_assert_eq(parse(&C, full_doc, err, sizeof(err)), 0, "%s", err);
 	round_trip(&C);
-	cr_assert_eq(parse(&C, "{\"pipe\": {\"mode\": \"7\"}, \"strategy\": "
+	cr_assert_eq(parse(&C, "{\"pipe\": {\"mode\": \"70\"}, \"strategy\": "
 	    "\"destination\", \"log_level\": \"err\", \"mark_all\": "
 	    "{\"experiment\": \"we\\\"ird\\\\\", \"activity\": \"\\u00e9\"}}",
 	    err, sizeof(err)), 0, "%s", err);
