@@ -36,21 +36,6 @@ struct cparse {
 	size_t			 nsegs;
 };
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* "SOURCE:LINE: PATH: message" for the value at the current path. */
 static int
@@ -70,10 +55,10 @@ cerr(struct cparse *px, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (line > 0)
-		seterr(px->err, px->errlen, "%s:%d: %s: %s", px->source, line,
+		snprintf(px->err, px->errlen, "%s:%d: %s: %s", px->source, line,
 		    path, msg);
 	else
-		seterr(px->err, px->errlen, "%s: %s: %s", px->source, path,
+		snprintf(px->err, px->errlen, "%s: %s: %s", px->source, path,
 		    msg);
 	return -EINVAL;
 }
@@ -141,31 +126,31 @@ check_iface(const char *name, char *msg, size_t msglen)
 
 	jsonpos_quote(q, sizeof(q), name, CFG_QUOTE_MAX);
 	if (*name == '\0') {
-		seterr(msg, msglen, "interface name is empty");
+		snprintf(msg, msglen, "interface name is empty");
 		return -EINVAL;
 	}
 	if (strlen(name) >= CFG_IFNAMSIZ) {
-		seterr(msg, msglen, "interface name %s is longer than %d "
+		snprintf(msg, msglen, "interface name %s is longer than %d "
 		    "characters", q, CFG_IFNAMSIZ - 1);
 		return -EINVAL;
 	}
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-		seterr(msg, msglen, "interface name %s is not valid", q);
+		snprintf(msg, msglen, "interface name %s is not valid", q);
 		return -EINVAL;
 	}
 	for (p = name; *p != '\0'; p++) {
 		if (*p == '/' || *p == ':') {
-			seterr(msg, msglen, "interface name %s contains '%c'",
+			snprintf(msg, msglen, "interface name %s contains '%c'",
 			    q, *p);
 			return -EINVAL;
 		}
 		if (*p == ' ' || (unsigned char)*p < 0x20) {
-			seterr(msg, msglen, "interface name %s contains "
+			snprintf(msg, msglen, "interface name %s contains "
 			    "whitespace or a control character", q);
 			return -EINVAL;
 		}
 		if ((unsigned char)*p >= 0x7f) {
-			seterr(msg, msglen, "interface name %s contains a "
+			snprintf(msg, msglen, "interface name %s contains a "
 			    "non-ASCII byte", q);
 			return -EINVAL;
 		}
@@ -228,40 +213,39 @@ parse_ifaces(struct cparse *px, json_t *v, struct cfg *c)
 	return 0;
 }
 
+/* A string that names one of a few values; `expected` lists them. */
 static int
-parse_strategy(struct cparse *px, json_t *v, struct cfg *c)
+parse_named(struct cparse *px, json_t *v, int (*lookup)(const char *),
+    const char *what, const char *expected, int *out)
 {
 	char	q[CFG_QUOTE_MAX * 4 + 8];
-	int	s;
+	int	n;
 
 	if (!json_is_string(v))
 		return type_err(px, "a string", v);
-	if ((s = tag_strategy_parse(json_string_value(v))) < 0) {
+	if ((n = lookup(json_string_value(v))) < 0) {
 		jsonpos_quote(q, sizeof(q), json_string_value(v),
 		    CFG_QUOTE_MAX);
-		return cerr(px, "unknown strategy %s (expected flow-label, "
-		    "hop-by-hop, destination or hop-by-hop+destination)", q);
+		return cerr(px, "unknown %s %s (expected %s)", what, q,
+		    expected);
 	}
-	c->strategy = s;
+	*out = n;
 	return 0;
+}
+
+static int
+parse_strategy(struct cparse *px, json_t *v, struct cfg *c)
+{
+	return parse_named(px, v, tag_strategy_parse, "strategy",
+	    "flow-label, hop-by-hop, destination or hop-by-hop+destination",
+	    &c->strategy);
 }
 
 static int
 parse_log_level(struct cparse *px, json_t *v, struct cfg *c)
 {
-	char	q[CFG_QUOTE_MAX * 4 + 8];
-	int	l;
-
-	if (!json_is_string(v))
-		return type_err(px, "a string", v);
-	if ((l = log_level_parse(json_string_value(v))) < 0) {
-		jsonpos_quote(q, sizeof(q), json_string_value(v),
-		    CFG_QUOTE_MAX);
-		return cerr(px, "unknown log level %s (expected err, warn, "
-		    "info or debug)", q);
-	}
-	c->log_level = l;
-	return 0;
+	return parse_named(px, v, log_level_parse, "log level",
+	    "err, warn, info or debug", &c->log_level);
 }
 
 static int
@@ -591,16 +575,16 @@ cfg_parse(struct cfg *c, const char *buf, size_t len, const char *source,
 	if (source == NULL)
 		px.source = source = "(config)";
 	if (buf == NULL) {
-		seterr(err, errlen, "%s: no data", source);
+		snprintf(err, errlen, "%s: no data", source);
 		return -EINVAL;
 	}
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
 		if (je.line > 0)
-			seterr(err, errlen, "%s:%d: %s", source, je.line,
+			snprintf(err, errlen, "%s:%d: %s", source, je.line,
 			    je.text);
 		else
-			seterr(err, errlen, "%s: %s", source, je.text);
+			snprintf(err, errlen, "%s: %s", source, je.text);
 		return -EINVAL;
 	}
 	if ((rc = cfg_copy(&tmp, c)) < 0)
@@ -613,7 +597,7 @@ cfg_parse(struct cfg *c, const char *buf, size_t len, const char *source,
 	*c = tmp;
 out:
 	if (rc == -ENOMEM)
-		seterr(err, errlen, "%s: out of memory", source);
+		snprintf(err, errlen, "%s: out of memory", source);
 	json_decref(root);
 	return rc;
 }
@@ -627,12 +611,12 @@ cfg_load_file(struct cfg *c, const char *path, char *err, size_t errlen)
 
 	rc = jsonpos_read_file(path, CFG_FILE_MAX, &buf, &len);
 	if (rc == -EFBIG)
-		seterr(err, errlen, "%s: larger than %u bytes", path,
+		snprintf(err, errlen, "%s: larger than %u bytes", path,
 		    CFG_FILE_MAX);
 	else if (rc == -EINVAL)
-		seterr(err, errlen, "%s: not a regular file", path);
+		snprintf(err, errlen, "%s: not a regular file", path);
 	else if (rc < 0)
-		seterr(err, errlen, "%s: %s", path, strerror(-rc));
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 	if (rc < 0)
 		return rc;
 	rc = cfg_parse(c, buf, len, path, err, errlen);
@@ -670,23 +654,23 @@ cfg_add_iface(struct cfg *c, const char *name, char *err, size_t errlen)
 	int	rc;
 
 	if (name == NULL) {
-		seterr(err, errlen, "interface name is missing");
+		snprintf(err, errlen, "interface name is missing");
 		return -EINVAL;
 	}
 	if ((rc = check_iface(name, err, errlen)) < 0)
 		return rc;
 	if (find_iface(c, name, &at)) {
-		seterr(err, errlen, "interface '%s' is already configured",
+		snprintf(err, errlen, "interface '%s' is already configured",
 		    name);
 		return -EINVAL;
 	}
 	if (c->nifaces >= CFG_MAX_IFACES) {
-		seterr(err, errlen, "too many interfaces: at most %d are "
+		snprintf(err, errlen, "too many interfaces: at most %d are "
 		    "allowed", CFG_MAX_IFACES);
 		return -E2BIG;
 	}
 	if ((c->ifaces[c->nifaces] = strdup(name)) == NULL) {
-		seterr(err, errlen, "out of memory");
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	c->nifaces++;

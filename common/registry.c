@@ -51,21 +51,6 @@ jtype(const json_t *v)
 	return "?";
 }
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * "line N: experiments[2].activities[0]: <message>". The line is the one
@@ -97,9 +82,9 @@ rerr(struct rparse *px, const char *field, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (line > 0)
-		seterr(px->err, px->errlen, "line %d: %s: %s", line, path, msg);
+		snprintf(px->err, px->errlen, "line %d: %s: %s", line, path, msg);
 	else
-		seterr(px->err, px->errlen, "%s: %s", path, msg);
+		snprintf(px->err, px->errlen, "%s: %s", path, msg);
 	return -EINVAL;
 }
 
@@ -283,12 +268,12 @@ reg_parse(const char *buf, size_t len, const char *source,
 
 	*out = NULL;
 	if (buf == NULL) {
-		seterr(err, errlen, "no registry data");
+		snprintf(err, errlen, "no registry data");
 		return -EINVAL;
 	}
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
-		seterr(err, errlen, "line %d: %s", je.line, je.text);
+		snprintf(err, errlen, "line %d: %s", je.line, je.text);
 		return -EINVAL;
 	}
 	if (!json_is_object(root)) {
@@ -333,7 +318,7 @@ reg_parse(const char *buf, size_t len, const char *source,
 	rc = 0;
 out:
 	if (rc == -ENOMEM)
-		seterr(err, errlen, "out of memory");
+		snprintf(err, errlen, "out of memory");
 	json_decref(root);
 	if (rc < 0)
 		reg_free(r);
@@ -352,22 +337,22 @@ reg_load_file(const char *path, struct reg **out, char *err, size_t errlen)
 	*out = NULL;
 	rc = jsonpos_read_file(path, REG_FILE_MAX, &buf, &len);
 	if (rc == -EFBIG) {
-		seterr(err, errlen, "%s: larger than %u bytes", path,
+		snprintf(err, errlen, "%s: larger than %u bytes", path,
 		    REG_FILE_MAX);
 		return rc;
 	}
 	if (rc == -EINVAL) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		snprintf(err, errlen, "%s: not a regular file", path);
 		return rc;
 	}
 	if (rc < 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(-rc));
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
 	msg[0] = '\0';
 	rc = reg_parse(buf, len, path, out, msg, sizeof(msg));
 	if (rc < 0)
-		seterr(err, errlen, "%s: %s", path, msg);
+		snprintf(err, errlen, "%s: %s", path, msg);
 	free(buf);
 	return rc;
 }
@@ -490,7 +475,7 @@ reg_resolve_exp(const struct reg *r, const char *s, uint32_t *exp,
 	int				 rc;
 
 	if (s == NULL || *s == '\0') {
-		seterr(err, errlen, "empty experiment (expected a registry "
+		snprintf(err, errlen, "empty experiment (expected a registry "
 		    "name or an id 1..%u)", TAG_EXP_MAX);
 		return -EINVAL;
 	}
@@ -502,12 +487,12 @@ reg_resolve_exp(const struct reg *r, const char *s, uint32_t *exp,
 	}
 	jsonpos_quote(q, sizeof(q), s, REG_QUOTE_MAX);
 	if (rc == -ERANGE) {
-		seterr(err, errlen, "experiment %s is out of range (1..%u)", q,
+		snprintf(err, errlen, "experiment %s is out of range (1..%u)", q,
 		    TAG_EXP_MAX);
 		return -ERANGE;
 	}
 	if ((e = reg_exp_by_name(r, s)) == NULL) {
-		seterr(err, errlen, "unknown experiment %s", q);
+		snprintf(err, errlen, "unknown experiment %s", q);
 		return -EINVAL;
 	}
 	*exp = e->id;
@@ -530,7 +515,7 @@ reg_resolve_act(const struct reg *r, uint32_t exp, const char *s,
 	else
 		snprintf(ename, sizeof(ename), "%u", exp);
 	if (s == NULL || *s == '\0') {
-		seterr(err, errlen, "empty activity for experiment %s "
+		snprintf(err, errlen, "empty activity for experiment %s "
 		    "(expected a registry name or an id 1..%u)", ename,
 		    TAG_ACT_MAX);
 		return -EINVAL;
@@ -542,12 +527,12 @@ reg_resolve_act(const struct reg *r, uint32_t exp, const char *s,
 	}
 	jsonpos_quote(q, sizeof(q), s, REG_QUOTE_MAX);
 	if (rc == -ERANGE) {
-		seterr(err, errlen, "activity %s is out of range (1..%u)", q,
+		snprintf(err, errlen, "activity %s is out of range (1..%u)", q,
 		    TAG_ACT_MAX);
 		return -ERANGE;
 	}
 	if ((a = reg_act_by_name(e, s)) == NULL) {
-		seterr(err, errlen, "unknown activity %s for experiment %s%s",
+		snprintf(err, errlen, "unknown activity %s for experiment %s%s",
 		    q, ename, e == NULL ? " (experiment not in the registry)" :
 		    "");
 		return -EINVAL;
