@@ -77,12 +77,14 @@ volatile __u16 mk_lpm_shapes_in_use;
 volatile __u32 mk_default_on;
 volatile __u32 mk_entropy_seed;
 
-struct tuple {
-	__u8	proto;
-	__u16	sport;
-	__u16	dport;
-	__u64	saddr[2];
-	__u64	daddr[2];
+/*
+ * The hash key seen as five 64-bit words, so a copy or mask of it is five
+ * stores. (struct mk_key itself is only 4-byte aligned: it also sits behind
+ * the prefix length in the LPM key.)
+ */
+union hkey {
+	struct mk_key	k;
+	__u64		w[5];
 };
 
 static __always_inline __u32
@@ -103,21 +105,20 @@ mix(__u32 h, __u32 v)
 	return h * 5 + 0xe6546b64;
 }
 
+/* Over the exact key: both ports, addresses, protocol. */
 static __always_inline __u32
-tuple_hash(const struct tuple *t, __u32 seed)
+tuple_hash(const union hkey *f, __u32 seed)
 {
 	__u32 h = seed;
+	int i;
 
-	h = mix(h, (__u32)t->saddr[0]);
-	h = mix(h, (__u32)(t->saddr[0] >> 32));
-	h = mix(h, (__u32)t->saddr[1]);
-	h = mix(h, (__u32)(t->saddr[1] >> 32));
-	h = mix(h, (__u32)t->daddr[0]);
-	h = mix(h, (__u32)(t->daddr[0] >> 32));
-	h = mix(h, (__u32)t->daddr[1]);
-	h = mix(h, (__u32)(t->daddr[1] >> 32));
-	h = mix(h, ((__u32)t->sport << 16) | t->dport);
-	h = mix(h, t->proto);
+	h = mix(h, (__u32)(f->w[0] >> 32));
+#pragma unroll
+	for (i = 1; i < 5; i++) {
+		h = mix(h, (__u32)f->w[i]);
+		h = mix(h, (__u32)(f->w[i] >> 32));
+	}
+	h = mix(h, f->k.proto);
 	h ^= h >> 16;
 	h *= 0x85ebca6b;
 	h ^= h >> 13;
@@ -126,41 +127,65 @@ tuple_hash(const struct tuple *t, __u32 seed)
 	return h;
 }
 
-static __always_inline struct mk_rule *
-lookup_hash(const struct tuple *t, __u8 shape)
+/*
+ * Word 0 of a key (shape, proto, pad, ports) as masks, built through the
+ * union so they are right for either byte order; shape is a constant at
+ * every call, so both fold to immediates.
+ */
+static __always_inline __u64
+w0_keep(__u8 shape)
 {
-	struct mk_key k;
+	union hkey m = {};
 
-	k.shape = shape;
-	k.proto = (shape & MK_F_PROTO) ? t->proto : 0;
-	k.pad = 0;
-	k.sport = (shape & MK_F_SPORT) ? t->sport : 0;
-	k.dport = (shape & MK_F_DPORT) ? t->dport : 0;
-	if (shape & MK_F_SADDR)
-		__builtin_memcpy(k.saddr, t->saddr, 16);
-	else
-		__builtin_memset(k.saddr, 0, 16);
-	__builtin_memcpy(k.daddr, t->daddr, 16);
+	m.k.proto = (shape & MK_F_PROTO) ? 0xff : 0;
+	m.k.sport = (shape & MK_F_SPORT) ? 0xffff : 0;
+	m.k.dport = (shape & MK_F_DPORT) ? 0xffff : 0;
+	return m.w[0];
+}
+
+static __always_inline __u64
+w0_shape(__u8 shape)
+{
+	union hkey m = {};
+
+	m.k.shape = shape;
+	return m.w[0];
+}
+
+/*
+ * The exact key with the fields the shape does not match zeroed: whole-word
+ * stores only (narrow stores into a word the hash then reads as a word
+ * stall the load).
+ */
+static __always_inline void
+mask_key(union hkey *k, const union hkey *full, __u8 shape)
+{
+	k->w[0] = (full->w[0] & w0_keep(shape)) | w0_shape(shape);
+	k->w[1] = (shape & MK_F_SADDR) ? full->w[1] : 0;
+	k->w[2] = (shape & MK_F_SADDR) ? full->w[2] : 0;
+	k->w[3] = full->w[3];
+	k->w[4] = full->w[4];
+}
+
+static __always_inline struct mk_rule *
+lookup_hash(const union hkey *full, __u8 shape)
+{
+	union hkey k;
+
+	mask_key(&k, full, shape);
 	return bpf_map_lookup_elem(&mk_rules, &k);
 }
 
 static __always_inline struct mk_rule *
-lookup_lpm(const struct tuple *t, __u8 shape)
+lookup_lpm(const union hkey *full, __u8 shape)
 {
-	struct mk_lpm_key k;
+	union hkey k;
+	struct mk_lpm_key lk;
 
-	k.prefixlen = MK_LPM_FIXED_BITS + 128;
-	k.shape = shape;
-	k.proto = (shape & MK_F_PROTO) ? t->proto : 0;
-	k.sport = (shape & MK_F_SPORT) ? t->sport : 0;
-	k.dport = (shape & MK_F_DPORT) ? t->dport : 0;
-	if (shape & MK_F_SADDR)
-		__builtin_memcpy(k.saddr, t->saddr, 16);
-	else
-		__builtin_memset(k.saddr, 0, 16);
-	__builtin_memcpy(k.daddr, t->daddr, 16);
-	k.pad = 0;
-	return bpf_map_lookup_elem(&mk_prefixes, &k);
+	mask_key(&k, full, shape);
+	lk.prefixlen = MK_LPM_FIXED_BITS + 128;
+	lk.k = k.k;
+	return bpf_map_lookup_elem(&mk_prefixes, &lk);
 }
 
 /*
@@ -170,42 +195,44 @@ lookup_lpm(const struct tuple *t, __u8 shape)
  */
 #define TRY_HASH(s)							\
 	if (hmask & (1u << (s))) {					\
-		r = lookup_hash(t, (s));				\
+		r = lookup_hash(full, (s));				\
 		if (r)							\
 			return r;					\
 	}
 #define TRY_LPM(s)							\
 	if (lmask & (1u << (s))) {					\
-		r = lookup_lpm(t, (s));					\
+		r = lookup_lpm(full, (s));				\
 		if (r)							\
 			return r;					\
 	}
-#define ALL_SHAPES(TRY)							\
-	TRY(15) TRY(7) TRY(11) TRY(13) TRY(14)				\
+#define WILDCARD_SHAPES(TRY)						\
+	TRY(7) TRY(11) TRY(13) TRY(14)					\
 	TRY(3) TRY(5) TRY(6) TRY(9) TRY(10) TRY(12)			\
 	TRY(1) TRY(2) TRY(4) TRY(8) TRY(0)
 
 static __always_inline struct mk_rule *
-match(const struct tuple *t)
+match(const union hkey *full)
 {
 	__u32 hmask = mk_shapes_in_use;
 	__u32 lmask = mk_lpm_shapes_in_use;
 	struct mk_rule *r;
-	struct mk_key k = {};
 
-	/* Exact-only operation is the common case: one lookup, no tests. */
-	if (hmask == (1u << MK_SHAPE_EXACT)) {
-		r = lookup_hash(t, MK_SHAPE_EXACT);
+	/* The full key is the exact key: no copy for the common case. */
+	if (hmask & (1u << MK_SHAPE_EXACT)) {
+		r = bpf_map_lookup_elem(&mk_rules, full);
 		if (r)
 			return r;
-	} else if (hmask) {
-		ALL_SHAPES(TRY_HASH)
+	}
+	if (hmask & ~(1u << MK_SHAPE_EXACT)) {
+		WILDCARD_SHAPES(TRY_HASH)
 	}
 	if (lmask) {
-		ALL_SHAPES(TRY_LPM)
+		TRY_LPM(MK_SHAPE_EXACT)
+		WILDCARD_SHAPES(TRY_LPM)
 	}
 	if (mk_default_on) {
-		k.shape = MK_SHAPE_DEFAULT;
+		struct mk_key k = { .shape = MK_SHAPE_DEFAULT };
+
 		return bpf_map_lookup_elem(&mk_rules, &k);
 	}
 	return NULL;
@@ -303,16 +330,15 @@ handle(struct __sk_buff *skb, const int has_l2)
 	void *data_end = (void *)(long)skb->data_end;
 	struct mk_counters *c;
 	struct mk_rule *r;
-	struct tuple tup, *t = &tup;
+	union hkey full;
 	__u32 zero = 0, l3off = 0, l4off, label;
 	__u16 eth_proto;
-	__u8 *ip6, *p, nh, lb[3];
+	__u8 *ip6, *p, nh;
 	int i;
 
 	c = bpf_map_lookup_elem(&mk_stats, &zero);
 	if (!c)
 		return TC_ACT_UNSPEC;
-	c->c[MK_C_PKTS]++;
 	c->c[MK_C_BYTES] += skb->len;
 
 	if (has_l2) {
@@ -380,40 +406,42 @@ handle(struct __sk_buff *skb, const int has_l2)
 	p = data + l4off;
 	if ((void *)(p + 4) > data_end)
 		goto truncated;
-	c->c[MK_C_IPV6]++;
 
-	t->proto = nh;
-	t->sport = *(__u16 *)p;
-	t->dport = *(__u16 *)(p + 2);
-	__builtin_memcpy(t->saddr, ip6 + 8, 16);
-	__builtin_memcpy(t->daddr, ip6 + 24, 16);
+	/*
+	 * The exact key straight from the packet, in words. Packet loads may
+	 * be unaligned: the verifier allows that where the CPU does (x86,
+	 * arm64), and the stores into the key are aligned.
+	 */
+	full.w[0] = 0;
+	full.k.shape = MK_SHAPE_EXACT;
+	full.k.proto = nh;
+	*(__u32 *)&full.k.sport = *(__u32 *)p;
+	full.w[1] = *(__u64 *)(ip6 + 8);
+	full.w[2] = *(__u64 *)(ip6 + 16);
+	full.w[3] = *(__u64 *)(ip6 + 24);
+	full.w[4] = *(__u64 *)(ip6 + 32);
 
-	r = match(t);
+	r = match(&full);
 	if (!r) {
 		c->c[MK_C_SKIP_NO_MATCH]++;
 		return TC_ACT_UNSPEC;
 	}
-	c->c[MK_C_MATCHED]++;
 
 	switch (r->strategy) {
 	case MK_STRAT_FLOW_LABEL:
 		label = r->label;
 		if (r->flags & MK_RULE_HASH_ENTROPY)
 			label = (label & ~ENTROPY_MASK) |
-			    (tuple_hash(t, mk_entropy_seed) & ENTROPY_MASK);
+			    (tuple_hash(&full, mk_entropy_seed) & ENTROPY_MASK);
 		/*
 		 * Byte 1 also holds traffic class bits and ECN: keep them.
-		 * bpf_skb_store_bytes, not a direct write: a direct write
-		 * makes the verifier unclone every skb the program sees
-		 * (TCP sends clones), marked or not.
+		 * A direct write makes the verifier unclone shared headers
+		 * first; TCP's clones have private headers, so for TCP that
+		 * costs a test, not a copy.
 		 */
-		lb[0] = (ip6[1] & 0xf0) | ((label >> 16) & 0x0f);
-		lb[1] = (label >> 8) & 0xff;
-		lb[2] = label & 0xff;
-		if (bpf_skb_store_bytes(skb, l3off + 1, lb, 3, 0) != 0) {
-			c->c[MK_C_FAIL_HELPER]++;
-			return TC_ACT_UNSPEC;
-		}
+		ip6[1] = (ip6[1] & 0xf0) | ((label >> 16) & 0x0f);
+		ip6[2] = (label >> 8) & 0xff;
+		ip6[3] = label & 0xff;
 		c->c[MK_C_MARK_FLOW_LABEL]++;
 		return TC_ACT_UNSPEC;
 	case MK_STRAT_HBH:

@@ -27,7 +27,12 @@
 /* The match-all default lives in the hash map under this shape id. */
 #define MK_SHAPE_DEFAULT	0xff
 
-/* Hash map key: 40 bytes. */
+/*
+ * Hash map key: 40 bytes. The ports and addresses sit on 4-byte boundaries
+ * so the program fills the key with word stores (the verifier refuses
+ * misaligned stack access), and the key is also the data part of the LPM
+ * key below.
+ */
 struct mk_key {
 	__u8	shape;
 	__u8	proto;		/* IPPROTO_TCP, IPPROTO_UDP, 0 = any */
@@ -36,24 +41,18 @@ struct mk_key {
 	__u16	dport;		/* network order, 0 = any */
 	__u8	saddr[16];	/* local address */
 	__u8	daddr[16];	/* remote address */
-};
+} __attribute__((aligned(4)));
 
 /*
- * LPM trie key. prefixlen counts bits from `shape` on: the 22 fixed bytes
- * before daddr always match in full, so MK_LPM_FIXED_BITS + the prefix
- * length of the remote network. Entries of different shapes never match
- * each other because the shape byte comes first.
+ * LPM trie key: the hash key behind the prefix length. prefixlen counts
+ * bits from `shape` on: the 24 bytes before daddr always match in full, so
+ * it is MK_LPM_FIXED_BITS + the prefix length of the remote network.
+ * Entries of different shapes never match each other: the shape comes first.
  */
-#define MK_LPM_FIXED_BITS	(22 * 8)
+#define MK_LPM_FIXED_BITS	(24 * 8)
 struct mk_lpm_key {
-	__u32	prefixlen;
-	__u8	shape;
-	__u8	proto;
-	__u16	sport;
-	__u16	dport;
-	__u8	saddr[16];
-	__u8	daddr[16];
-	__u16	pad;
+	__u32		prefixlen;
+	struct mk_key	k;
 };
 
 /* Marking strategies. 0 is never valid, so a zeroed rule marks nothing. */
@@ -85,13 +84,18 @@ struct mk_rule {
 	__u32	id;		/* user space's rule id; 0 = unset */
 };
 
-/* Counters: one per-CPU array element holding all of them. */
+/*
+ * Counters: one per-CPU array element holding all of them. To keep the
+ * per-packet cost at two increments, the program counts bytes and exactly
+ * one outcome per packet (MK_C_OUTCOME_FIRST on); packets, ipv6_l4 and
+ * matched are sums user space derives (marker_counters()).
+ */
 enum mk_counter {
-	MK_C_PKTS,		/* every packet the program saw */
+	MK_C_PKTS,		/* derived: every packet the program saw */
 	MK_C_BYTES,
-	MK_C_IPV6,		/* IPv6 with TCP or UDP ports found */
-	MK_C_MATCHED,		/* a rule matched */
-	MK_C_MARK_FLOW_LABEL,	/* marked, per strategy */
+	MK_C_IPV6,		/* derived: IPv6 with TCP or UDP ports found */
+	MK_C_MATCHED,		/* derived: a rule matched */
+	MK_C_MARK_FLOW_LABEL,	/* outcomes from here on: marked, per strategy */
 	MK_C_MARK_HBH,
 	MK_C_MARK_DST,
 	MK_C_MARK_HBH_DST,
@@ -105,6 +109,7 @@ enum mk_counter {
 	MK_C_FAIL_HELPER,	/* a helper failed before anything was rewritten */
 	MK_C_MAX
 };
+#define MK_C_OUTCOME_FIRST	MK_C_MARK_FLOW_LABEL
 
 struct mk_counters {
 	__u64	c[MK_C_MAX];

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,9 @@
 #define PIN_DIR_MAX	(PATH_MAX - 32)
 
 _Static_assert(sizeof(struct mk_key) == 40, "mk_key must be 40 bytes");
-_Static_assert(sizeof(struct mk_lpm_key) == 44, "mk_lpm_key layout");
+_Static_assert(sizeof(struct mk_lpm_key) == 44 &&
+    offsetof(struct mk_lpm_key, k) == 4, "mk_lpm_key layout");
+_Static_assert(offsetof(struct mk_key, saddr) == 8, "mk_key layout");
 _Static_assert(sizeof(struct mk_rule) == 16, "mk_rule layout");
 _Static_assert(TAG_STRAT_FLOW_LABEL == MK_STRAT_FLOW_LABEL &&
     TAG_STRAT_HBH == MK_STRAT_HBH && TAG_STRAT_DST == MK_STRAT_DST &&
@@ -248,7 +251,11 @@ load_skel(struct marker *m, char *err, size_t errlen)
 		    strerror(-rc));
 		return rc;
 	}
-	bpf_map__set_max_entries(m->skel->maps.mk_rules, m->opts.capacity + 1);
+	/*
+	 * The default rule counts against the capacity: capacity + 1 would
+	 * double the hash buckets (a power of two) at the default 262,144.
+	 */
+	bpf_map__set_max_entries(m->skel->maps.mk_rules, m->opts.capacity);
 	bpf_map__set_max_entries(m->skel->maps.mk_prefixes, m->opts.capacity);
 	if (m->opts.pin_dir && (rc = set_pins(m, 1)) != 0) {
 		snprintf(err, errlen, "pin path under %s: %s", m->pin_dir,
@@ -285,8 +292,8 @@ recount(struct marker *m)
 	}
 	lfd = bpf_map__fd(m->skel->maps.mk_prefixes);
 	while (bpf_map_get_next_key(lfd, lprev, &lnext) == 0) {
-		if (lnext.shape < MK_NSHAPES)
-			m->lpm_use[lnext.shape]++;
+		if (lnext.k.shape < MK_NSHAPES)
+			m->lpm_use[lnext.k.shape]++;
 		lk = lnext;
 		lprev = &lk;
 	}
@@ -689,7 +696,7 @@ static void
 make_keys(const struct marker_rule *r, struct mk_key *k,
     struct mk_lpm_key *lk)
 {
-	int shape = shape_of(r), i, bits;
+	int i, bits;
 
 	memset(k, 0, sizeof(*k));
 	memset(lk, 0, sizeof(*lk));
@@ -697,22 +704,21 @@ make_keys(const struct marker_rule *r, struct mk_key *k,
 		k->shape = MK_SHAPE_DEFAULT;
 		return;
 	}
-	k->shape = lk->shape = shape;
-	k->proto = lk->proto = r->proto;
-	k->sport = lk->sport = htons(r->sport);
-	k->dport = lk->dport = htons(r->dport);
-	if (!r->src_any) {
+	k->shape = shape_of(r);
+	k->proto = r->proto;
+	k->sport = htons(r->sport);
+	k->dport = htons(r->dport);
+	if (!r->src_any)
 		memcpy(k->saddr, r->src, 16);
-		memcpy(lk->saddr, r->src, 16);
-	}
 	memcpy(k->daddr, r->dst, 16);
 	lk->prefixlen = MK_LPM_FIXED_BITS + r->dst_plen;
+	lk->k = *k;
 	for (i = 0; i < 16; i++) {
 		bits = r->dst_plen - i * 8;
-		if (bits >= 8)
-			lk->daddr[i] = r->dst[i];
-		else if (bits > 0)
-			lk->daddr[i] = r->dst[i] & (0xff << (8 - bits));
+		if (bits <= 0)
+			lk->k.daddr[i] = 0;
+		else if (bits < 8)
+			lk->k.daddr[i] &= 0xff << (8 - bits);
 	}
 }
 
@@ -770,7 +776,7 @@ use_slot(struct marker *m, const struct marker_rule *r, int lpm)
 static uint32_t
 rules_in_use(const struct marker *m)
 {
-	uint32_t n = 0;
+	uint32_t n = m->def_use;
 	int i;
 
 	for (i = 0; i < MK_NSHAPES; i++)
@@ -822,7 +828,7 @@ marker_rule_add(struct marker *m, const struct marker_rule *r,
 		return 0;
 	}
 	/* The bit goes up before the rule so no packet misses it. */
-	if (!exists && !is_default(r) && rules_in_use(m) >= m->opts.capacity) {
+	if (!exists && rules_in_use(m) >= m->opts.capacity) {
 		snprintf(err, errlen, "rule table full (capacity %u)",
 		    m->opts.capacity);
 		return -ENOSPC;
@@ -896,6 +902,14 @@ marker_counters(struct marker *m, uint64_t out[MK_C_MAX])
 	for (i = 0; i < ncpu; i++)
 		for (j = 0; j < MK_C_MAX; j++)
 			out[j] += percpu[i].c[j];
+	/* The program counts one outcome per packet; the rest are sums. */
+	for (j = MK_C_OUTCOME_FIRST; j < MK_C_MAX; j++)
+		out[MK_C_PKTS] += out[j];
+	for (j = MK_C_MARK_FLOW_LABEL; j <= MK_C_MARK_HBH_DST; j++)
+		out[MK_C_MATCHED] += out[j];
+	for (j = MK_C_FAIL_MTU; j <= MK_C_FAIL_HELPER; j++)
+		out[MK_C_MATCHED] += out[j];
+	out[MK_C_IPV6] = out[MK_C_MATCHED] + out[MK_C_SKIP_NO_MATCH];
 out:
 	free(percpu);
 	return rc;
