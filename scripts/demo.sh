@@ -49,8 +49,12 @@ ip -n "$dst" addr add 2001:db8:5c::2/64 dev "$vdst" nodad
 for ns in "$src" "$dst"; do ip -n "$ns" link set lo up; done
 ip -n "$src" link set "$vsrc" up
 ip -n "$dst" link set "$vdst" up
-# Unmarked packets then carry label 0, so "unmarked" is plain to see.
-ip netns exec "$src" sysctl -qw net.ipv6.auto_flowlabels=0
+# Unmarked packets then carry label 0, so "unmarked" is plain to see; and
+# TCP negotiates ECN, so ECT(0) in the traffic class shows it is kept.
+for ns in "$src" "$dst"; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.auto_flowlabels=0
+	ip netns exec "$ns" sysctl -qw net.ipv4.tcp_ecn=1
+done
 
 # Built-in defaults, except where the demo must not touch the host: its own
 # pipe path and pin directory.
@@ -95,7 +99,7 @@ import socket, struct, sys
 n = int(sys.argv[1]) << 20
 s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, 0x02)   # ECT(0)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, 0x28)   # DSCP AF11; TCP adds ECT(0)
 s.bind(("2001:db8:5c::1", 40000)); s.settimeout(30)
 s.connect(("2001:db8:5c::2", 5001))
 s.sendall(struct.pack("!Q", n)); buf = b"\0" * (1 << 20)
@@ -105,7 +109,7 @@ EOT
 }
 
 capture_during() {
-	"$build/sctag-capture" --netns "$dst" --iface "$vdst" --seconds 3 \
+	"$build/tests/net/sctag-capture" --netns "$dst" --iface "$vdst" --seconds 3 \
 	    --port 5001 >"$tmp/cap" 2>&1 &
 	local cap=$!
 	sleep 0.5

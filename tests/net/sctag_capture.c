@@ -7,13 +7,14 @@
  *
  *   tcp [2001:db8::1]:40000 -> [2001:db8::2]:5001  packets 1234  marked 1234
  *   label 0x50010 entropy constant  experiment atlas (2) activity Data
- *   Consolidation (4)  tclass 0x02 kept
+ *   Consolidation (4)  tclass 0x28 0x2a
  *
  * (on one line). "marked" counts packets with a non-zero flow label or a
  * SciTags option; run the sender with net.ipv6.auto_flowlabels=0 so that
- * an unmarked packet really carries label 0. "kept" says every packet of
- * the flow, marked or not, carried the same traffic class byte: sctag must
- * never change it. Names come from the built-in registry snapshot.
+ * an unmarked packet really carries label 0. "tclass" lists the distinct
+ * traffic class bytes seen (the capture can not know what was sent; TCP
+ * with ECN sets ECT(0) on data segments only, so two values are usual).
+ * Names come from the built-in registry snapshot.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -42,8 +43,8 @@ struct flow {
 	uint32_t	exp, act;
 	int		tag_mixed;
 	uint8_t		opt_hdr;
-	uint8_t		tclass_first;
-	int		tclass_varies;
+	uint8_t		tclass_seen[4];	/* distinct values, first four */
+	int		ntclass;
 };
 
 static void
@@ -80,7 +81,6 @@ flow_of(struct flow *flows, size_t *nflows, const struct cap_pkt *p)
 	memcpy(f->saddr, p->saddr, 16);
 	memcpy(f->daddr, p->daddr, 16);
 	f->label_min = UINT32_MAX;
-	f->tclass_first = p->tclass;
 	return f;
 }
 
@@ -88,11 +88,13 @@ static void
 account(struct flow *f, const struct cap_pkt *p)
 {
 	uint32_t exp, act;
-	int tagged = 0;
+	int tagged = 0, i;
 
 	f->packets++;
-	if (p->tclass != f->tclass_first)
-		f->tclass_varies = 1;
+	for (i = 0; i < f->ntclass && f->tclass_seen[i] != p->tclass; i++)
+		;
+	if (i == f->ntclass && f->ntclass < 4)
+		f->tclass_seen[f->ntclass++] = p->tclass;
 	if (p->scitag) {
 		exp = p->scitag_exp;
 		act = p->scitag_act;
@@ -126,6 +128,7 @@ static void
 print_flow(const struct flow *f, const struct reg *reg)
 {
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	int i;
 
 	printf("%s [%s]:%u -> [%s]:%u  packets %lu  marked %lu",
 	    f->proto == IPPROTO_TCP ? "tcp" : "udp",
@@ -152,8 +155,10 @@ print_flow(const struct flow *f, const struct reg *reg)
 			    reg_exp_name(reg, f->exp), f->exp,
 			    reg_act_name(reg, f->exp, f->act), f->act);
 	}
-	printf("  tclass 0x%02x %s\n", f->tclass_first,
-	    f->tclass_varies ? "varies" : "kept");
+	printf("  tclass");
+	for (i = 0; i < f->ntclass; i++)
+		printf(" 0x%02x", f->tclass_seen[i]);
+	printf("\n");
 }
 
 int
