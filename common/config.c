@@ -83,26 +83,11 @@ pop(struct cparse *px)
 	px->nsegs--;
 }
 
-static const char *
-jtype(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:	return "an object";
-	case JSON_ARRAY:	return "an array";
-	case JSON_STRING:	return "a string";
-	case JSON_INTEGER:	return "an integer";
-	case JSON_REAL:		return "a real number";
-	case JSON_TRUE:
-	case JSON_FALSE:	return "a boolean";
-	case JSON_NULL:		return "null";
-	}
-	return "?";
-}
 
 static int
 type_err(struct cparse *px, const char *want, const json_t *v)
 {
-	return cerr(px, "expected %s, got %s", want, jtype(v));
+	return cerr(px, "expected %s, got %s", want, jsonpos_type(v));
 }
 
 static int
@@ -318,7 +303,7 @@ parse_mode(struct cparse *px, json_t *v, struct cfg *c)
 
 	if (!json_is_string(v))
 		return cerr(px, "expected an octal string like \"0620\", got "
-		    "%s", jtype(v));
+		    "%s", jsonpos_type(v));
 	s = json_string_value(v);
 	jsonpos_quote(q, sizeof(q), s, CFG_QUOTE_MAX);
 	if (*s == '\0' || strlen(s) > 4)
@@ -609,14 +594,7 @@ cfg_load_file(struct cfg *c, const char *path, char *err, size_t errlen)
 	size_t	 len;
 	int	 rc;
 
-	rc = jsonpos_read_file(path, CFG_FILE_MAX, &buf, &len);
-	if (rc == -EFBIG)
-		snprintf(err, errlen, "%s: larger than %u bytes", path,
-		    CFG_FILE_MAX);
-	else if (rc == -EINVAL)
-		snprintf(err, errlen, "%s: not a regular file", path);
-	else if (rc < 0)
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	rc = jsonpos_read_file(path, CFG_FILE_MAX, &buf, &len, err, errlen);
 	if (rc < 0)
 		return rc;
 	rc = cfg_parse(c, buf, len, path, err, errlen);

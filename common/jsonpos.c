@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "jsonpos.h"
 
 struct scan {
@@ -491,8 +493,8 @@ jsonpos_quote(char *dst, size_t dstlen, const char *s, size_t maxshow)
 		put(dst, dstlen, &pos, "...");
 }
 
-int
-jsonpos_read_file(const char *path, size_t max, char **bufp, size_t *lenp)
+static int
+read_file(const char *path, size_t max, char **bufp, size_t *lenp)
 {
 	struct stat	 st;
 	char		*buf = NULL;
@@ -547,4 +549,37 @@ out:
 	free(buf);
 	close(fd);
 	return rc;
+}
+
+int
+jsonpos_read_file(const char *path, size_t max, char **bufp, size_t *lenp,
+    char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = read_file(path, max, bufp, lenp)) == 0)
+		return 0;
+	if (rc == -EFBIG)
+		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+	else if (rc == -EINVAL)
+		snprintf(err, errlen, "%s: not a regular file", path);
+	else
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	return rc;
+}
+
+const char *
+jsonpos_type(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:	return "an object";
+	case JSON_ARRAY:	return "an array";
+	case JSON_STRING:	return "a string";
+	case JSON_INTEGER:	return "an integer";
+	case JSON_REAL:		return "a real number";
+	case JSON_TRUE:
+	case JSON_FALSE:	return "a boolean";
+	case JSON_NULL:		return "null";
+	}
+	return "?";
 }

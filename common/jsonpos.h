@@ -45,10 +45,15 @@ void jsonpos_quote(char *dst, size_t dstlen, const char *s, size_t maxshow);
 
 /*
  * Read a whole regular file of at most `max` bytes into a NUL-terminated
- * heap buffer (free() it). 0, or -errno; -EFBIG when larger than max,
- * -EINVAL when not a regular file (a FIFO or device would block or never
- * end).
+ * heap buffer (free() it). 0, or -errno with a message that names the path:
+ * -EFBIG when larger than max, -EINVAL when not a regular file (a FIFO or
+ * device would block or never end).
  */
-int jsonpos_read_file(const char *path, size_t max, char **buf, size_t *len);
+int jsonpos_read_file(const char *path, size_t max, char **buf, size_t *len,
+    char *err, size_t errlen);
+
+/* "an object", "a string", ... for messages about a value's type. */
+struct json_t;
+const char *jsonpos_type(const struct json_t *);
 
 #endif /* SCTAG_JSONPOS_H */

@@ -35,21 +35,6 @@ struct rparse {
 	size_t			 nsegs;
 };
 
-static const char *
-jtype(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:	return "an object";
-	case JSON_ARRAY:	return "an array";
-	case JSON_STRING:	return "a string";
-	case JSON_INTEGER:	return "an integer";
-	case JSON_REAL:		return "a real number";
-	case JSON_TRUE:
-	case JSON_FALSE:	return "a boolean";
-	case JSON_NULL:		return "null";
-	}
-	return "?";
-}
 
 
 /*
@@ -124,7 +109,7 @@ get_name(struct rparse *px, json_t *obj, const char *key)
 		return NULL;
 	}
 	if (!json_is_string(v)) {
-		rerr(px, key, "%s is not a string (got %s)", key, jtype(v));
+		rerr(px, key, "%s is not a string (got %s)", key, jsonpos_type(v));
 		return NULL;
 	}
 	s = json_string_value(v);
@@ -158,7 +143,7 @@ get_id(struct rparse *px, json_t *obj, const char *key, uint32_t max,
 		return rerr(px, NULL, "%s is missing", key);
 	if (!json_is_integer(v))
 		return rerr(px, key, "%s is not an integer (got %s)", key,
-		    jtype(v));
+		    jsonpos_type(v));
 	id = json_integer_value(v);
 	if (id < 1 || id > (json_int_t)max)
 		return rerr(px, key, "%s %" JSON_INTEGER_FORMAT
@@ -177,7 +162,7 @@ parse_act(struct rparse *px, json_t *av, struct reg_experiment *e)
 	int			 rc;
 
 	if (!json_is_object(av))
-		return rerr(px, NULL, "expected an object, got %s", jtype(av));
+		return rerr(px, NULL, "expected an object, got %s", jsonpos_type(av));
 	if ((name = get_name(px, av, "activityName")) == NULL)
 		return -EINVAL;
 	if ((rc = get_id(px, av, "activityId", TAG_ACT_MAX, &id)) < 0)
@@ -210,7 +195,7 @@ parse_exp(struct rparse *px, json_t *ev, struct reg *r)
 	int			 rc = 0;
 
 	if (!json_is_object(ev))
-		return rerr(px, NULL, "expected an object, got %s", jtype(ev));
+		return rerr(px, NULL, "expected an object, got %s", jsonpos_type(ev));
 	if ((name = get_name(px, ev, "expName")) == NULL)
 		return -EINVAL;
 	if ((rc = get_id(px, ev, "expId", TAG_EXP_MAX, &id)) < 0)
@@ -229,7 +214,7 @@ parse_exp(struct rparse *px, json_t *ev, struct reg *r)
 		return rerr(px, NULL, "activities is missing");
 	if (!json_is_array(acts))
 		return rerr(px, "activities", "activities is not an array "
-		    "(got %s)", jtype(acts));
+		    "(got %s)", jsonpos_type(acts));
 	/* Ids are unique in 1..63: more entries can only be an error. */
 	if ((n = json_array_size(acts)) > TAG_ACT_MAX)
 		return rerr(px, "activities", "more than %d activities",
@@ -277,7 +262,7 @@ reg_parse(const char *buf, size_t len, const char *source,
 		return -EINVAL;
 	}
 	if (!json_is_object(root)) {
-		rerr(&px, NULL, "expected an object, got %s", jtype(root));
+		rerr(&px, NULL, "expected an object, got %s", jsonpos_type(root));
 		goto out;
 	}
 	exps = json_object_get(root, "experiments");
@@ -287,7 +272,7 @@ reg_parse(const char *buf, size_t len, const char *source,
 	}
 	if (!json_is_array(exps)) {
 		rerr(&px, "experiments", "experiments is not an array (got %s)",
-		    jtype(exps));
+		    jsonpos_type(exps));
 		goto out;
 	}
 	if ((n = json_array_size(exps)) > TAG_EXP_MAX) {
@@ -335,20 +320,9 @@ reg_load_file(const char *path, struct reg **out, char *err, size_t errlen)
 	int	 rc;
 
 	*out = NULL;
-	rc = jsonpos_read_file(path, REG_FILE_MAX, &buf, &len);
-	if (rc == -EFBIG) {
-		snprintf(err, errlen, "%s: larger than %u bytes", path,
-		    REG_FILE_MAX);
+	rc = jsonpos_read_file(path, REG_FILE_MAX, &buf, &len, err, errlen);
+	if (rc < 0)
 		return rc;
-	}
-	if (rc == -EINVAL) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		return rc;
-	}
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-		return rc;
-	}
 	msg[0] = '\0';
 	rc = reg_parse(buf, len, path, out, msg, sizeof(msg));
 	if (rc < 0)

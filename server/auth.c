@@ -417,14 +417,8 @@ auth_keys_load(const char *path, struct auth_keys **out, char *err,
 		    "go-w %s", path, (unsigned)(st.st_mode & 07777), path);
 		return -EPERM;
 	}
-	rc = jsonpos_read_file(path, AUTH_KEYS_FILE_MAX, &buf, &len);
-	if (rc == -EFBIG)
-		snprintf(err, errlen, "%s: larger than %d bytes", path,
-		    AUTH_KEYS_FILE_MAX);
-	else if (rc == -EINVAL)
-		snprintf(err, errlen, "%s: not a regular file", path);
-	else if (rc < 0)
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	rc = jsonpos_read_file(path, AUTH_KEYS_FILE_MAX, &buf, &len, err,
+	    errlen);
 	if (rc < 0)
 		return rc;
 	rc = auth_keys_parse(buf, len, path, out, err, errlen);
