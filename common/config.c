@@ -269,28 +269,37 @@ parse_abspath(struct cparse *px, json_t *v, char **slot, int nullable)
 	return cfg_set_string(slot, s);
 }
 
+/* A user or group name; null only where allow_null (then: keep our own). */
 static int
-parse_group(struct cparse *px, json_t *v, struct cfg *c)
+parse_account(struct cparse *px, json_t *v, char **slot, const char *what,
+    int allow_null)
 {
 	const char	*s, *p;
 
-	if (json_is_null(v))
-		return cfg_set_string(&c->pipe_group, NULL);
+	if (allow_null && json_is_null(v))
+		return cfg_set_string(slot, NULL);
 	if (!json_is_string(v))
-		return type_err(px, "a string or null", v);
+		return type_err(px, allow_null ? "a string or null" :
+		    "a string", v);
 	s = json_string_value(v);
 	if (*s == '\0')
-		return cerr(px, "group name is empty (use null for the "
-		    "daemon's own group)");
+		return cerr(px, "%s name is empty%s", what, allow_null ?
+		    " (use null for the daemon's own group)" : "");
 	if (strlen(s) >= CFG_NAME_MAX)
-		return cerr(px, "group name is longer than %d bytes",
+		return cerr(px, "%s name is longer than %d bytes", what,
 		    CFG_NAME_MAX - 1);
 	for (p = s; *p != '\0'; p++)
 		if (*p == ':' || *p == '/' || *p == ' ' ||
 		    (unsigned char)*p < 0x20 || *p == 0x7f)
-			return cerr(px, "group name contains whitespace, ':', "
-			    "'/' or a control character");
-	return cfg_set_string(&c->pipe_group, s);
+			return cerr(px, "%s name contains whitespace, ':', "
+			    "'/' or a control character", what);
+	return cfg_set_string(slot, s);
+}
+
+static int
+parse_group(struct cparse *px, json_t *v, struct cfg *c)
+{
+	return parse_account(px, v, &c->pipe_group, "group", 1);
 }
 
 /* A string of 1..4 octal digits, 0..0777: "0620". */
@@ -480,6 +489,8 @@ parse_root(struct cparse *px, json_t *root, struct cfg *c)
 			rc = parse_abspath(px, v, &c->registry_path, 1);
 		else if (strcmp(key, "log_level") == 0)
 			rc = parse_log_level(px, v, c);
+		else if (strcmp(key, "user") == 0)
+			rc = parse_account(px, v, &c->user, "user", 0);
 		else if (strcmp(key, "pipe") == 0)
 			rc = parse_pipe(px, v, c);
 		else if (strcmp(key, "marker") == 0)
@@ -488,8 +499,8 @@ parse_root(struct cparse *px, json_t *root, struct cfg *c)
 			rc = parse_mark_all(px, v, c);
 		else
 			rc = cerr(px, "unknown key (expected interfaces, "
-			    "strategy, registry, log_level, pipe, marker or "
-			    "mark_all)");
+			    "strategy, registry, log_level, user, pipe, marker "
+			    "or mark_all)");
 		pop(px);
 		if (rc < 0)
 			return rc;
@@ -508,6 +519,7 @@ cfg_init(struct cfg *c)
 	c->capacity = CFG_CAPACITY_DEFAULT;
 	c->keep_on_exit = 0;
 	if (cfg_set_string(&c->pipe_path, CFG_PIPE_PATH_DEFAULT) < 0 ||
+	    cfg_set_string(&c->user, CFG_USER_DEFAULT) < 0 ||
 	    cfg_set_string(&c->pin_dir, CFG_PIN_DIR_DEFAULT) < 0) {
 		cfg_free(c);
 		return -ENOMEM;
@@ -525,12 +537,15 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 	/* Forget src's pointers first so that cfg_free(dst) is always safe. */
 	memset(dst->ifaces, 0, sizeof(dst->ifaces));
 	dst->registry_path = dst->pipe_path = dst->pipe_group = NULL;
+	dst->user = NULL;
 	dst->pin_dir = dst->mark_all_exp = dst->mark_all_act = NULL;
 
 	for (i = 0; i < src->nifaces && rc == 0; i++)
 		rc = cfg_set_string(&dst->ifaces[i], src->ifaces[i]);
 	if (rc == 0)
 		rc = cfg_set_string(&dst->registry_path, src->registry_path);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->user, src->user);
 	if (rc == 0)
 		rc = cfg_set_string(&dst->pipe_path, src->pipe_path);
 	if (rc == 0)
@@ -617,6 +632,7 @@ cfg_free(struct cfg *c)
 	for (i = 0; i < n; i++)
 		free(c->ifaces[i]);
 	free(c->registry_path);
+	free(c->user);
 	free(c->pipe_path);
 	free(c->pipe_group);
 	free(c->pin_dir);
@@ -709,6 +725,7 @@ cfg_dump(const struct cfg *c, FILE *f)
 	    str_or_null(c->registry_path));
 	bad |= json_object_set_new(root, "log_level",
 	    json_string(log_level_name((enum log_level)c->log_level)));
+	bad |= json_object_set_new(root, "user", str_or_null(c->user));
 
 	o = add_container(root, "pipe", json_object(), &bad);
 	snprintf(mode, sizeof(mode), "%04o", c->pipe_mode & 0777);

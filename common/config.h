@@ -18,12 +18,14 @@
 #define CFG_CAPACITY_MAX	(1u << 24)
 #define CFG_PIPE_PATH_DEFAULT	"/var/run/flowd"
 #define CFG_PIN_DIR_DEFAULT	"/sys/fs/bpf/sctag/v1"
+#define CFG_USER_DEFAULT	"sctag"
 
 struct cfg {
 	char		*ifaces[CFG_MAX_IFACES];	/* "interfaces": [...] */
 	size_t		 nifaces;
 	int		 strategy;	/* "strategy": TAG_STRAT_*, default flow-label */
 	char		*registry_path;	/* "registry": NULL = built-in snapshot */
+	char		*user;		/* "user": the network process's account, "sctag" */
 	int		 log_level;	/* "log_level": enum log_level, default info */
 
 	int		 pipe_enabled;	/* "pipe": { "enabled": true, */

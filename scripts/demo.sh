@@ -57,9 +57,11 @@ for ns in "$src" "$dst"; do
 done
 
 # Built-in defaults, except where the demo must not touch the host: its own
-# pipe path and pin directory.
+# pipe path and pin directory, and "nobody" for the unprivileged network
+# process (a production host creates a "sctag" account instead).
 cat >"$tmp/sctagd.json" <<EOT
-{ "pipe": { "path": "$tmp/flowd" },
+{ "user": "nobody",
+  "pipe": { "path": "$tmp/flowd" },
   "marker": { "pin_dir": "$pins/v1" } }
 EOT
 echo "== starting sctagd on $src (interface $vsrc)"

@@ -54,9 +54,10 @@ _Static_assert(TAG_STRAT_FLOW_LABEL == MK_STRAT_FLOW_LABEL &&
     TAG_STRAT_HBH_DST == MK_STRAT_HBH_DST, "strategy numbers");
 
 struct marker_if {
-	int	ifindex;
-	char	name[IF_NAMESIZE];
-	int	created_qdisc;
+	int		ifindex;
+	char		name[IF_NAMESIZE];
+	int		created_qdisc;
+	uint32_t	prog_id;	/* what we attached there */
 };
 
 struct marker {
@@ -554,6 +555,7 @@ marker_attach(struct marker *m, const char *ifname, char *err,
 	mi->ifindex = ifindex;
 	snprintf(mi->name, sizeof(mi->name), "%s", ifname);
 	mi->created_qdisc = created;
+	mi->prog_id = opts.prog_id;
 	log_info("interface %s: marking on tc egress (%s program, id %u)",
 	    ifname, has_l2 ? "Ethernet" : "L3", opts.prog_id);
 	return 0;
@@ -574,7 +576,11 @@ detach_one(const struct marker_if *mi)
 	    .priority = MK_TC_PRIO);
 	int rc;
 
-	if (bpf_tc_query(&hook, &opts) == 0 && filter_is_ours(opts.prog_id)) {
+	/*
+	 * Ours only if it is still the program we attached (by id: after the
+	 * privileges are dropped, the program can not be looked up by id).
+	 */
+	if (bpf_tc_query(&hook, &opts) == 0 && opts.prog_id == mi->prog_id) {
 		opts.prog_id = 0;
 		opts.prog_fd = 0;
 		opts.flags = 0;
@@ -613,6 +619,18 @@ marker_close(struct marker *m)
 	} else {
 		log_info("keeping filters and pinned maps for the next agent");
 	}
+	marker_bpf__destroy(m->skel);
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
+	free(m->ifs);
+	free(m);
+}
+
+void
+marker_forget(struct marker *m)
+{
+	if (!m)
+		return;
 	marker_bpf__destroy(m->skel);
 	if (m->lock_fd >= 0)
 		close(m->lock_fd);

@@ -71,6 +71,11 @@ int marker_prog_fd(struct marker *, int has_l2);
 int marker_map_fd(struct marker *, const char *name);
 /* Detach and unpin (unless keep_on_exit), free everything. NULL is fine. */
 void marker_close(struct marker *);
+/*
+ * In a forked child: close every BPF fd and unmap .bss without touching
+ * filters or pins, so the child holds nothing of the marker. NULL is fine.
+ */
+void marker_forget(struct marker *);
 
 /* Validate a rule the way marker_rule_add will. */
 int marker_rule_check(const struct marker_rule *, char *err, size_t errlen);

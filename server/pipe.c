@@ -3,7 +3,9 @@
  *
  * The FIFO is opened O_RDONLY|O_NONBLOCK. When the last writer closes, read
  * returns 0: a last line without newline is taken, and the FIFO is reopened
- * so poll() does not spin on POLLHUP.
+ * so poll() does not spin on POLLHUP. The reopen goes through
+ * /proc/self/fd: the unprivileged process may not be able to reach the
+ * FIFO's directory, only the FIFO it owns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +26,6 @@ struct pipe_reader {
 	struct pipe_opts	opts;
 	char			*path;
 	int			 fd;
-	int			 created;
 	struct pipe_buf		 buf;
 	struct pipe_stats	 st;
 	struct log_ratelimit	 rl;
@@ -68,15 +69,83 @@ on_line(void *arg, const char *line, size_t len, int overlong)
 }
 
 static int
-open_fifo(struct pipe_reader *pr)
+reopen_fifo(struct pipe_reader *pr)
 {
+	char self[64];
 	int fd;
 
-	fd = open(pr->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pr->fd);
+	fd = open(self, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	close(pr->fd);
 	pr->fd = fd;
 	return 0;
+}
+
+int
+pipe_prepare(const char *path, unsigned int mode, uid_t uid, gid_t gid,
+    int *fdp, int *created, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc;
+
+	*fdp = -1;
+	*created = 0;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISFIFO(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a FIFO; "
+			    "remove it or choose another pipe path", path);
+			return -EEXIST;
+		}
+	} else if (errno == ENOENT) {
+		if (mkfifo(path, 0600) != 0) {
+			rc = -errno;
+			snprintf(err, errlen, "creating FIFO %s: %s", path,
+			    strerror(errno));
+			return rc;
+		}
+		*created = 1;
+	} else {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	/* Open first, then fix owner and mode on what was opened. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "opening %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+		rc = -EEXIST;
+		snprintf(err, errlen, "%s is not a FIFO", path);
+		goto fail;
+	}
+	/* Every time: flowd left its FIFO world-writable. */
+	if (fchown(fd, uid, gid) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "chown %s to %u:%d: %s", path,
+		    (unsigned)uid, gid == (gid_t)-1 ? -1 : (int)gid,
+		    strerror(errno));
+		goto fail;
+	}
+	if (fchmod(fd, mode) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "chmod %s %04o: %s", path, mode,
+		    strerror(errno));
+		goto fail;
+	}
+	*fdp = fd;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (*created)
+		(void)unlink(path);
+	*created = 0;
+	return rc;
 }
 
 int
@@ -84,8 +153,6 @@ pipe_open(struct pipe_reader **out, const struct pipe_opts *o, char *err,
     size_t errlen)
 {
 	struct pipe_reader *pr;
-	struct stat st;
-	int rc;
 
 	*out = NULL;
 	if ((pr = calloc(1, sizeof(*pr))) == NULL ||
@@ -95,54 +162,12 @@ pipe_open(struct pipe_reader **out, const struct pipe_opts *o, char *err,
 		return -ENOMEM;
 	}
 	pr->opts = *o;
-	pr->fd = -1;
+	pr->fd = o->fd;
 	pr->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10, 20);
 	pipe_buf_init(&pr->buf);
-
-	if (lstat(pr->path, &st) == 0) {
-		if (!S_ISFIFO(st.st_mode)) {
-			snprintf(err, errlen, "%s exists and is not a FIFO; "
-			    "remove it or choose another pipe path", pr->path);
-			rc = -EEXIST;
-			goto fail;
-		}
-	} else if (errno == ENOENT) {
-		if (mkfifo(pr->path, 0600) != 0) {
-			rc = -errno;
-			snprintf(err, errlen, "creating FIFO %s: %s", pr->path,
-			    strerror(errno));
-			goto fail;
-		}
-		pr->created = 1;
-	} else {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", pr->path, strerror(errno));
-		goto fail;
-	}
-	/* Group and mode every time: flowd left its FIFO world-writable. */
-	if (o->gid != (gid_t)-1 && chown(pr->path, (uid_t)-1, o->gid) != 0) {
-		rc = -errno;
-		snprintf(err, errlen, "chown %s to gid %u: %s", pr->path,
-		    (unsigned)o->gid, strerror(errno));
-		goto fail;
-	}
-	if (chmod(pr->path, o->mode) != 0) {
-		rc = -errno;
-		snprintf(err, errlen, "chmod %s %04o: %s", pr->path, o->mode,
-		    strerror(errno));
-		goto fail;
-	}
-	if ((rc = open_fifo(pr)) != 0) {
-		snprintf(err, errlen, "opening %s: %s", pr->path,
-		    strerror(-rc));
-		goto fail;
-	}
-	log_info("named pipe %s ready (mode %04o)", pr->path, o->mode);
+	log_info("named pipe %s ready", pr->path);
 	*out = pr;
 	return 0;
-fail:
-	pipe_close(pr);
-	return rc;
 }
 
 int
@@ -175,9 +200,7 @@ pipe_read(struct pipe_reader *pr)
 		}
 		/* Every writer closed. */
 		pipe_buf_flush(&pr->buf, on_line, pr);
-		close(pr->fd);
-		pr->fd = -1;
-		if ((rc = open_fifo(pr)) != 0) {
+		if ((rc = reopen_fifo(pr)) != 0) {
 			log_err("%s: reopening: %s", pr->path, strerror(-rc));
 			return rc;
 		}
@@ -199,8 +222,6 @@ pipe_close(struct pipe_reader *pr)
 		return;
 	if (pr->fd >= 0)
 		close(pr->fd);
-	if (pr->created && unlink(pr->path) != 0 && errno != ENOENT)
-		log_warn("removing %s: %s", pr->path, strerror(errno));
 	free(pr->path);
 	free(pr);
 }

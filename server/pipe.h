@@ -1,9 +1,11 @@
 /*
  * pipe.h: the flowd-compatible named pipe plugin.
  *
- * Creates the FIFO (mode 0620 by default, group from the config), reads it
- * without ever blocking the daemon, and hands each valid line to a callback.
- * Bad lines are counted, logged with the reason (rate-limited), and skipped.
+ * pipe_prepare runs as root before the privileges are split: it creates the
+ * FIFO (mode 0620 by default), gives it to the network process's user and
+ * the writers' group, and opens it. The network process then reads it
+ * without ever blocking, and hands each valid line to a callback. Bad lines
+ * are counted, logged with the reason (rate-limited), and skipped.
  */
 #ifndef SCTAG_PIPE_H
 #define SCTAG_PIPE_H
@@ -23,9 +25,8 @@ struct pipe_stats {
 typedef void (*pipe_event_cb)(void *arg, const struct pipe_event *);
 
 struct pipe_opts {
-	const char		 *path;
-	unsigned int		  mode;
-	gid_t			  gid;		/* (gid_t)-1: leave as is */
+	const char		 *path;		/* for messages */
+	int			  fd;		/* from pipe_prepare */
 	const struct reg *const	 *regp;		/* follows registry reloads */
 	int			  strategy;
 	pipe_event_cb		  cb;
@@ -34,13 +35,20 @@ struct pipe_opts {
 
 struct pipe_reader;
 
+/*
+ * Create or check the FIFO at path, owner uid, group gid ((gid_t)-1: keep),
+ * mode; open it for reading. *created says whether to remove it at exit.
+ */
+int pipe_prepare(const char *path, unsigned int mode, uid_t uid, gid_t gid,
+    int *fd, int *created, char *err, size_t errlen);
+/* Take over the fd from pipe_prepare. */
 int pipe_open(struct pipe_reader **, const struct pipe_opts *, char *err,
     size_t errlen);
 int pipe_fd(const struct pipe_reader *);
 /* The fd is readable: read what is there (bounded), dispatch lines. */
 int pipe_read(struct pipe_reader *);
 void pipe_get_stats(const struct pipe_reader *, struct pipe_stats *);
-/* Close and remove the FIFO this reader created. NULL is fine. */
+/* Close the reader. NULL is fine. The FIFO stays: its creator removes it. */
 void pipe_close(struct pipe_reader *);
 
 #endif /* SCTAG_PIPE_H */

@@ -1,41 +1,39 @@
 /*
  * sctagd: the per-host SciTags agent.
  *
- * Loads the marker, attaches it to the configured interfaces, and turns
- * lines of the flowd-compatible named pipe into marking rules. One thread,
- * one poll loop; signals arrive through a signalfd.
+ * Starts as root: loads the marker, attaches it to the configured
+ * interfaces, prepares the named pipe; then splits in two, like OpenBSD's
+ * daemons. The parent keeps CAP_BPF and CAP_NET_ADMIN and owns the marker
+ * (privproc.c); the child becomes the configured user with no capabilities
+ * and parses everything that comes from outside (netproc.c). They talk over
+ * a socketpair with fixed-size messages (priv.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "caps.h"
 #include "config.h"
-#include "flowspec.h"
 #include "log.h"
 #include "marker.h"
+#include "netproc.h"
 #include "pipe.h"
+#include "privproc.h"
 #include "registry.h"
 #include "tag.h"
-
-struct agent {
-	struct cfg		 cfg;
-	struct reg		*reg;
-	struct marker		*marker;
-	struct pipe_reader	*pipe;
-	uint64_t		 ipv4_flows;	/* accepted, not markable */
-	uint64_t		 rule_errors;
-	struct log_ratelimit	 rl;
-};
 
 static void
 usage(FILE *f)
@@ -80,191 +78,143 @@ load_registry(const struct cfg *c, struct reg **out)
 	return rc;
 }
 
-static const char *
-describe(const struct agent *a, const struct pipe_event *ev, char *buf,
-    size_t len)
-{
-	flowspec_format(&ev->fs, a->reg, buf, len);
-	return buf;
-}
-
-/* The hot path of the pipe: nothing is formatted unless it is logged. */
-static void
-on_pipe_event(void *arg, const struct pipe_event *ev)
-{
-	struct agent *a = arg;
-	enum marker_add what;
-	struct mk_rule got;
-	unsigned long suppressed;
-	const char *state = ev->state == PIPE_START ? "start" : "end";
-	char desc[256], err[256];
-	int rc, debug = log_get_level() >= LOG_LVL_DEBUG;
-
-	if (ev->fs.family != AF_INET6) {
-		/* Fireflies will announce these; there is nothing to mark. */
-		a->ipv4_flows++;
-		if (debug)
-			log_debug("pipe: %s %s: IPv4, not markable", state,
-			    describe(a, ev, desc, sizeof(desc)));
-		return;
-	}
-	if (ev->state == PIPE_START)
-		rc = marker_rule_add(a->marker, &ev->fs.rule, &what, err,
-		    sizeof(err));
-	else
-		rc = marker_rule_del(a->marker, &ev->fs.rule, err,
-		    sizeof(err));
-	if (rc) {
-		a->rule_errors++;
-		if (log_ratelimit_ok(&a->rl, &suppressed))
-			log_warn("pipe: %s %s: %s%s", state,
-			    describe(a, ev, desc, sizeof(desc)), err,
-			    suppressed ? " (earlier errors not logged)" : "");
-		return;
-	}
-	if (!debug)
-		return;
-	if (ev->state == PIPE_START &&
-	    marker_rule_get(a->marker, &ev->fs.rule, &got) == 0)
-		log_debug("pipe: start %s: label 0x%05x%s",
-		    describe(a, ev, desc, sizeof(desc)), got.label,
-		    what == MARKER_UNCHANGED ? " (already there)" : "");
-	else
-		log_debug("pipe: %s %s", state,
-		    describe(a, ev, desc, sizeof(desc)));
-}
-
-static void
-log_counters(struct agent *a)
-{
-	uint64_t c[MK_C_MAX];
-	struct pipe_stats ps = { 0 };
-	int i;
-
-	if (marker_counters(a->marker, c) == 0)
-		for (i = 0; i < MK_C_MAX; i++)
-			log_info("counter %s %llu",
-			    marker_counter_name((enum mk_counter)i),
-			    (unsigned long long)c[i]);
-	if (a->pipe)
-		pipe_get_stats(a->pipe, &ps);
-	log_info("pipe lines %llu events %llu bad %llu overlong %llu; "
-	    "ipv4 flows %llu; rule errors %llu",
-	    (unsigned long long)ps.lines, (unsigned long long)ps.events,
-	    (unsigned long long)ps.bad, (unsigned long long)ps.overlong,
-	    (unsigned long long)a->ipv4_flows,
-	    (unsigned long long)a->rule_errors);
-}
-
+/* The match-all default from the config: trusted input, set as root. */
 static int
-setup_mark_all(struct agent *a)
+setup_mark_all(const struct cfg *cfg, const struct reg *reg,
+    struct marker *m, int apply)
 {
 	struct marker_rule r;
 	enum marker_add what;
 	uint32_t exp, act;
 	char err[256];
 
-	if (!a->cfg.mark_all_exp)
+	if (!cfg->mark_all_exp)
 		return 0;
-	if (reg_resolve_exp(a->reg, a->cfg.mark_all_exp, &exp, err,
+	if (reg_resolve_exp(reg, cfg->mark_all_exp, &exp, err,
 	    sizeof(err)) != 0 ||
-	    reg_resolve_act(a->reg, exp, a->cfg.mark_all_act, &act, err,
+	    reg_resolve_act(reg, exp, cfg->mark_all_act, &act, err,
 	    sizeof(err)) != 0) {
 		log_err("mark_all: %s", err);
 		return -EINVAL;
 	}
+	if (!apply)
+		return 0;
 	memset(&r, 0, sizeof(r));
 	r.src_any = 1;
-	r.strategy = (uint8_t)a->cfg.strategy;
+	r.strategy = (uint8_t)cfg->strategy;
 	r.exp = (uint16_t)exp;
 	r.act = (uint8_t)act;
-	if (marker_rule_add(a->marker, &r, &what, err, sizeof(err)) != 0) {
+	if (marker_rule_add(m, &r, &what, err, sizeof(err)) != 0) {
 		log_err("mark_all: %s", err);
 		return -EINVAL;
 	}
 	log_info("mark_all: every IPv6 TCP/UDP packet gets %s/%s",
-	    reg_exp_name(a->reg, exp), reg_act_name(a->reg, exp, act));
+	    reg_exp_name(reg, exp), reg_act_name(reg, exp, act));
 	return 0;
 }
 
+/* The network process's account: must exist and must not be root. */
 static int
-open_pipe(struct agent *a)
+lookup_user(const struct cfg *cfg, uid_t *uid, gid_t *gid, gid_t *pipe_gid)
 {
-	struct pipe_opts po;
+	struct passwd *pw;
 	struct group *gr;
-	char err[256];
 
-	memset(&po, 0, sizeof(po));
-	po.path = a->cfg.pipe_path;
-	po.mode = a->cfg.pipe_mode;
-	po.gid = (gid_t)-1;
-	if (a->cfg.pipe_group) {
-		if ((gr = getgrnam(a->cfg.pipe_group)) == NULL) {
+	if ((pw = getpwnam(cfg->user)) == NULL) {
+		log_err("user: no user named '%s'; create it (useradd "
+		    "--system --no-create-home --shell /usr/sbin/nologin "
+		    "%s) or set \"user\" in the config", cfg->user,
+		    cfg->user);
+		return -ENOENT;
+	}
+	if (pw->pw_uid == 0) {
+		log_err("user: '%s' is root; the network process must run as "
+		    "an unprivileged user", cfg->user);
+		return -EPERM;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	*pipe_gid = (gid_t)-1;
+	if (cfg->pipe_group) {
+		if ((gr = getgrnam(cfg->pipe_group)) == NULL) {
 			log_err("pipe.group: no group named '%s'",
-			    a->cfg.pipe_group);
+			    cfg->pipe_group);
 			return -ENOENT;
 		}
-		po.gid = gr->gr_gid;
-	}
-	po.regp = (const struct reg *const *)&a->reg;
-	po.strategy = a->cfg.strategy;
-	po.cb = on_pipe_event;
-	po.arg = a;
-	if (pipe_open(&a->pipe, &po, err, sizeof(err)) != 0) {
-		log_err("pipe: %s", err);
-		return -EINVAL;
+		*pipe_gid = gr->gr_gid;
 	}
 	return 0;
 }
 
-static int
-run(struct agent *a, int sfd)
+/* In the child: nothing of the parent's but stdio and the fds in keep[]. */
+static void
+close_other_fds(const int *keep, int nkeep)
 {
-	struct signalfd_siginfo si;
-	struct pollfd pfd[2];
-	struct reg *nreg;
-	int n;
+	unsigned int lo = 3, fd;
+	int i, j, t, k[4];
 
-	for (;;) {
-		pfd[0].fd = sfd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = a->pipe ? pipe_fd(a->pipe) : -1;
-		pfd[1].events = POLLIN;
-		n = poll(pfd, 2, -1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			log_err("poll: %s", strerror(errno));
-			return 1;
-		}
-		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
-			if (pipe_read(a->pipe) != 0)
-				return 1;
-		if (!(pfd[0].revents & POLLIN))
-			continue;
-		if (read(sfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		switch (si.ssi_signo) {
-		case SIGTERM:
-		case SIGINT:
-			log_info("signal %d: stopping", si.ssi_signo);
-			return 0;
-		case SIGHUP:
-			if (load_registry(&a->cfg, &nreg) == 0) {
-				reg_free(a->reg);
-				a->reg = nreg;
-				log_info("registry reloaded from %s",
-				    a->reg->source);
-			} else {
-				log_warn("registry reload failed; keeping "
-				    "the one from %s", a->reg->source);
+	for (i = 0; i < nkeep && i < 4; i++)
+		k[i] = keep[i];
+	for (i = 0; i < nkeep; i++)
+		for (j = i + 1; j < nkeep; j++)
+			if (k[j] < k[i]) {
+				t = k[i];
+				k[i] = k[j];
+				k[j] = t;
 			}
-			break;
-		case SIGUSR1:
-			log_counters(a);
-			break;
-		}
+	for (i = 0; i < nkeep; i++) {
+		if (k[i] < 0)
+			continue;
+		fd = (unsigned int)k[i];
+		if (fd > lo)
+			close_range(lo, fd - 1, 0);
+		if (fd + 1 > lo)
+			lo = fd + 1;
 	}
+	close_range(lo, ~0U, 0);
+}
+
+static int
+block_signals(void)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &mask, SFD_CLOEXEC);
+}
+
+static int
+run_child(struct cfg *cfg, struct reg *reg, struct marker *m, int chan,
+    int ctl, int pipe_fd, uid_t uid, gid_t gid, pid_t parent)
+{
+	struct netproc_opts no;
+	const int keep[] = { chan, ctl, pipe_fd };
+	char err[256];
+
+	marker_forget(m);
+	close_other_fds(keep, 3);
+	if (caps_become_user(uid, gid, err, sizeof(err)) != 0) {
+		log_err("net: %s", err);
+		return 1;
+	}
+	/* A uid change clears the death signal: set it after, then check. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		return 1;
+	memset(&no, 0, sizeof(no));
+	no.cfg = cfg;
+	no.reg = reg;
+	no.chan_fd = chan;
+	no.ctl_fd = ctl;
+	no.pipe_fd = pipe_fd;
+	return netproc_run(&no);
 }
 
 enum { OPT_PIPE = 256, OPT_NO_PIPE, OPT_STRATEGY, OPT_CHECK };
@@ -285,18 +235,22 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct agent a;
+	struct cfg cfg;
+	struct reg *reg = NULL;
+	struct marker *m = NULL;
 	struct marker_opts mo;
 	const char *config = NULL, *pipe_path = NULL;
 	char *ifs[CFG_MAX_IFACES];
 	char err[512];
 	int nifs = 0, foreground = 0, verbose = 0, check = 0, no_pipe = 0;
-	int strategy = 0, ch, sfd = -1, rc = 1;
+	int strategy = 0, ch, sfd = -1, rc = 1, sp[2] = { -1, -1 };
+	int ctl[2] = { -1, -1 };
+	int pipe_fd = -1, pipe_created = 0;
+	uid_t uid;
+	gid_t gid, pipe_gid;
+	pid_t child, parent;
 	size_t i;
-	sigset_t mask;
 
-	memset(&a, 0, sizeof(a));
-	a.rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10, 20);
 	while ((ch = getopt_long(argc, argv, "c:i:fvVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -358,105 +312,132 @@ main(int argc, char **argv)
 		log_err("libsodium failed to initialise");
 		return 1;
 	}
-	cfg_init(&a.cfg);
-	if (config && cfg_load_file(&a.cfg, config, err, sizeof(err)) != 0) {
+	cfg_init(&cfg);
+	if (config && cfg_load_file(&cfg, config, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		goto out;
 	}
 	/* Command-line flags override the file. */
 	if (nifs) {
-		for (i = 0; i < a.cfg.nifaces; i++) {
-			free(a.cfg.ifaces[i]);
-			a.cfg.ifaces[i] = NULL;
+		for (i = 0; i < cfg.nifaces; i++) {
+			free(cfg.ifaces[i]);
+			cfg.ifaces[i] = NULL;
 		}
-		a.cfg.nifaces = 0;
+		cfg.nifaces = 0;
 		for (i = 0; i < (size_t)nifs; i++)
-			if (cfg_add_iface(&a.cfg, ifs[i], err,
+			if (cfg_add_iface(&cfg, ifs[i], err,
 			    sizeof(err)) != 0) {
 				log_err("-i %s: %s", ifs[i], err);
 				goto out;
 			}
 	}
-	if (pipe_path && cfg_set_string(&a.cfg.pipe_path, pipe_path) != 0)
+	if (pipe_path && cfg_set_string(&cfg.pipe_path, pipe_path) != 0)
 		goto out;
 	if (no_pipe)
-		a.cfg.pipe_enabled = 0;
+		cfg.pipe_enabled = 0;
 	if (strategy > 0)
-		a.cfg.strategy = strategy;
+		cfg.strategy = strategy;
 	if (verbose)
-		a.cfg.log_level = LOG_LVL_DEBUG;
-	log_set_level((enum log_level)a.cfg.log_level);
+		cfg.log_level = LOG_LVL_DEBUG;
+	log_set_level((enum log_level)cfg.log_level);
 
-	if (load_registry(&a.cfg, &a.reg) != 0)
+	if (load_registry(&cfg, &reg) != 0)
+		goto out;
+	if (setup_mark_all(&cfg, reg, NULL, 0) != 0 ||
+	    lookup_user(&cfg, &uid, &gid, &pipe_gid) != 0)
 		goto out;
 	if (check) {
-		uint32_t e, t;
-
-		if (a.cfg.mark_all_exp &&
-		    (reg_resolve_exp(a.reg, a.cfg.mark_all_exp, &e, err,
-		    sizeof(err)) != 0 || reg_resolve_act(a.reg, e,
-		    a.cfg.mark_all_act, &t, err, sizeof(err)) != 0)) {
-			log_err("mark_all: %s", err);
-			goto out;
-		}
-		cfg_dump(&a.cfg, stdout);
+		cfg_dump(&cfg, stdout);
 		rc = 0;
 		goto out;
 	}
-	if (a.cfg.nifaces == 0) {
+	if (cfg.nifaces == 0) {
 		log_err("no interface to mark: give -i IFACE or "
 		    "\"interfaces\" in the config");
 		goto out;
 	}
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
+	if (geteuid() != 0) {
+		log_err("sctagd must be started as root: it loads the marker, "
+		    "then drops to user '%s' itself", cfg.user);
+		goto out;
+	}
+	if ((sfd = block_signals()) < 0) {
 		log_err("signalfd: %s", strerror(errno));
 		goto out;
 	}
 
 	memset(&mo, 0, sizeof(mo));
-	mo.pin_dir = a.cfg.pin_dir;
-	mo.capacity = a.cfg.capacity;
-	mo.keep_on_exit = a.cfg.keep_on_exit;
-	if (marker_open(&a.marker, &mo, err, sizeof(err)) != 0) {
+	mo.pin_dir = cfg.pin_dir;
+	mo.capacity = cfg.capacity;
+	mo.keep_on_exit = cfg.keep_on_exit;
+	if (marker_open(&m, &mo, err, sizeof(err)) != 0) {
 		log_err("marker: %s", err);
 		goto out;
 	}
-	for (i = 0; i < a.cfg.nifaces; i++)
-		if (marker_attach(a.marker, a.cfg.ifaces[i], err,
-		    sizeof(err)) != 0) {
+	for (i = 0; i < cfg.nifaces; i++)
+		if (marker_attach(m, cfg.ifaces[i], err, sizeof(err)) != 0) {
 			log_err("%s", err);
 			goto out;
 		}
-	if (setup_mark_all(&a) != 0)
+	if (setup_mark_all(&cfg, reg, m, 1) != 0)
 		goto out;
-	/* The pipe comes last: once it exists, the agent is ready. */
-	if (a.cfg.pipe_enabled && open_pipe(&a) != 0)
+	if (cfg.pipe_enabled && pipe_prepare(cfg.pipe_path, cfg.pipe_mode,
+	    uid, pipe_gid, &pipe_fd, &pipe_created, err, sizeof(err)) != 0) {
+		log_err("pipe: %s", err);
 		goto out;
+	}
 	log_info("sctagd %s ready: %zu interface(s), strategy %s, capacity "
-	    "%u, registry %s", SCTAG_VERSION, a.cfg.nifaces,
-	    tag_strategy_name(a.cfg.strategy), a.cfg.capacity,
-	    a.reg->source);
+	    "%u, registry %s, network process as %s", SCTAG_VERSION,
+	    cfg.nifaces, tag_strategy_name(cfg.strategy), cfg.capacity,
+	    reg->source, cfg.user);
 	if (!foreground) {
 		if (daemon(0, 0) != 0) {
 			log_err("daemon: %s", strerror(errno));
 			goto out;
 		}
-		log_init("sctagd", 0, (enum log_level)a.cfg.log_level);
+		log_init("sctagd", 0, (enum log_level)cfg.log_level);
 	}
-	rc = run(&a, sfd);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0 ||
+	    pipe2(ctl, O_CLOEXEC) != 0) {
+		log_err("socketpair: %s", strerror(errno));
+		goto out;
+	}
+	parent = getpid();
+	if ((child = fork()) < 0) {
+		log_err("fork: %s", strerror(errno));
+		goto out;
+	}
+	if (child == 0) {
+		close(sp[0]);
+		close(ctl[1]);
+		_exit(run_child(&cfg, reg, m, sp[1], ctl[0], pipe_fd, uid, gid,
+		    parent));
+	}
+	close(sp[1]);
+	close(ctl[0]);
+	sp[1] = ctl[0] = -1;
+	if (pipe_fd >= 0) {
+		close(pipe_fd);
+		pipe_fd = -1;
+	}
+	if (caps_keep_marker_only(err, sizeof(err)) != 0) {
+		log_err("priv: %s", err);
+		goto out;	/* closing ctl[1] stops the child */
+	}
+	rc = privproc_run(m, sp[0], ctl[1], child, sfd);
+	ctl[1] = -1;		/* closed by privproc_run */
 out:
-	pipe_close(a.pipe);
-	marker_close(a.marker);
-	reg_free(a.reg);
-	cfg_free(&a.cfg);
+	marker_close(m);
+	if (pipe_created && unlink(cfg.pipe_path) != 0 && errno != ENOENT)
+		log_warn("removing %s: %s", cfg.pipe_path, strerror(errno));
+	if (pipe_fd >= 0)
+		close(pipe_fd);
+	reg_free(reg);
+	cfg_free(&cfg);
+	if (sp[0] >= 0)
+		close(sp[0]);
+	if (ctl[1] >= 0)
+		close(ctl[1]);
 	if (sfd >= 0)
 		close(sfd);
 	return rc;

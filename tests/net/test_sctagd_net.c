@@ -4,9 +4,11 @@
  * captured and decoded. Every test stops the daemon and checks that it
  * left nothing: no clsact qdisc, no pins, no FIFO, no process.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include <criterion/criterion.h>
 
+#include "caps.h"
 #include "nettest.h"
 #include "tag.h"
 
@@ -35,7 +38,10 @@ TestSuite(sctagd, .init = nettest_setup, .fini = nettest_teardown,
 
 static char cfg_path[256], fifo_path[256];
 
-/* Config with the pair's pin dir and FIFO; extra is more JSON members. */
+/*
+ * Config with the pair's pin dir and FIFO, and "nobody" for the network
+ * process (CI machines have no "sctag" account); extra is more members.
+ */
 static void
 write_config(const char *marker_extra, const char *extra)
 {
@@ -44,8 +50,8 @@ write_config(const char *marker_extra, const char *extra)
 	snprintf(cfg_path, sizeof(cfg_path), "%s/sctagd.json", nt.tmpdir);
 	snprintf(fifo_path, sizeof(fifo_path), "%s/flowd", nt.tmpdir);
 	cr_assert_not_null(f = fopen(cfg_path, "w"));
-	fprintf(f, "{\"marker\": {\"pin_dir\": \"%s\"%s%s}, "
-	    "\"pipe\": {\"path\": \"%s\"}%s%s}\n", nt.pin_dir,
+	fprintf(f, "{\"user\": \"nobody\", \"marker\": {\"pin_dir\": "
+	    "\"%s\"%s%s}, \"pipe\": {\"path\": \"%s\"}%s%s}\n", nt.pin_dir,
 	    marker_extra ? ", " : "", marker_extra ? marker_extra : "",
 	    fifo_path, extra ? ", " : "", extra ? extra : "");
 	fclose(f);
@@ -466,4 +472,159 @@ Test(sctagd, full_mtu_datagram_counted_unmarked)
 	log_wait(&d, "counter marked_destination 1\n", 1);
 	cap_free(c);
 	daemon_stop_clean(&d);
+}
+
+/* --- privilege separation ------------------------------------------------ */
+
+static pid_t
+net_child(pid_t parent)
+{
+	char path[64], buf[64];
+	FILE *f;
+	long pid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent,
+	    (int)parent);
+	cr_assert_not_null(f = fopen(path, "r"), "%s: %s", path,
+	    strerror(errno));
+	if (fgets(buf, sizeof(buf), f))
+		pid = strtol(buf, NULL, 10);
+	fclose(f);
+	cr_assert_gt(pid, 0, "sctagd %d has no network process", (int)parent);
+	return (pid_t)pid;
+}
+
+static int
+bpf_fds(pid_t pid)
+{
+	char dir[64], path[320], target[128];
+	struct dirent *e;
+	ssize_t n;
+	DIR *d;
+	int count = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	cr_assert_not_null(d = opendir(dir));
+	while ((e = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strstr(target, "bpf"))
+			count++;
+	}
+	closedir(d);
+	return count;
+}
+
+static uid_t
+status_uid(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned int ruid = ~0U, euid = ~0U;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	cr_assert_not_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %u %u", &ruid, &euid) == 2)
+			break;
+	fclose(f);
+	cr_assert_eq(ruid, euid);
+	return (uid_t)euid;
+}
+
+/*
+ * The network process runs as the configured user with no capabilities
+ * and holds no BPF object; the privileged one keeps CAP_BPF and
+ * CAP_NET_ADMIN only. Read from /proc.
+ */
+Test(sctagd, privilege_separation)
+{
+	const uint64_t marker_caps = (1ULL << 39) | (1ULL << 12);
+	struct passwd *pw = getpwnam("nobody");
+	struct nt_daemon d;
+	struct stat st;
+	uint64_t eff, prm;
+	pid_t child;
+
+	cr_assert_not_null(pw, "no 'nobody' account on this machine");
+	write_config(NULL, NULL);
+	daemon_start(&d, NULL);
+	child = net_child(d.pid);
+
+	cr_assert_eq(status_uid(child), pw->pw_uid);
+	cr_assert_eq(caps_read(child, &eff, &prm), 0);
+	cr_assert_eq(eff, 0, "network process CapEff %llx",
+	    (unsigned long long)eff);
+	cr_assert_eq(prm, 0, "network process CapPrm %llx",
+	    (unsigned long long)prm);
+	cr_assert_eq(bpf_fds(child), 0, "network process holds BPF fds");
+
+	cr_assert_eq(status_uid(d.pid), 0);
+	cr_assert_eq(caps_read(d.pid, &eff, &prm), 0);
+	cr_assert_eq(eff, marker_caps, "privileged process CapEff %llx",
+	    (unsigned long long)eff);
+	cr_assert_eq(prm, marker_caps, "privileged process CapPrm %llx",
+	    (unsigned long long)prm);
+	cr_assert_gt(bpf_fds(d.pid), 0);
+
+	/* The FIFO belongs to the network process's user. */
+	cr_assert_eq(stat(fifo_path, &st), 0);
+	cr_assert_eq(st.st_uid, pw->pw_uid);
+	daemon_stop_clean(&d);
+}
+
+/* If the network process dies, the agent stops and cleans up. */
+Test(sctagd, network_process_death_stops_the_agent)
+{
+	struct nt_daemon d;
+	char log[LOGMAX];
+	pid_t child;
+
+	write_config(NULL, NULL);
+	daemon_start(&d, NULL);
+	child = net_child(d.pid);
+	cr_assert_eq(kill(child, SIGKILL), 0);
+	cr_assert_eq(nt_daemon_wait_exit(&d, 10000), 0, "sctagd still runs "
+	    "without its network process");
+	nt_daemon_log(&d, log, sizeof(log));
+	cr_assert(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 1,
+	    "exit status %d; log:\n%s", d.status, log);
+	cr_assert_not_null(strstr(log, "killed by signal 9"), "%s", log);
+	cr_assert(!nettest_has_egress_filter(nt.ns_a, nt.if_a));
+	cr_assert(!nettest_has_clsact(nt.ns_a, nt.if_a));
+	cr_assert(!nt_path_exists(nt.pin_dir), "left %s", nt.pin_dir);
+	cr_assert(!nt_path_exists(fifo_path), "left %s", fifo_path);
+}
+
+/* A missing account is named, and nothing is set up. */
+Test(sctagd, missing_user_is_refused_by_name)
+{
+	const char *args[] = { "-f", "-c", cfg_path, "-i", nt.if_a, NULL };
+	struct nt_daemon d;
+	char err[256] = "", log[8192];
+	FILE *f;
+
+	snprintf(cfg_path, sizeof(cfg_path), "%s/sctagd.json", nt.tmpdir);
+	snprintf(fifo_path, sizeof(fifo_path), "%s/flowd", nt.tmpdir);
+	cr_assert_not_null(f = fopen(cfg_path, "w"));
+	fprintf(f, "{\"user\": \"sct-no-such-user\", \"marker\": "
+	    "{\"pin_dir\": \"%s\"}, \"pipe\": {\"path\": \"%s\"}}\n",
+	    nt.pin_dir, fifo_path);
+	fclose(f);
+	memset(&d, 0, sizeof(d));
+	snprintf(d.log, sizeof(d.log), "%s/sctagd.log", nt.tmpdir);
+	cr_assert_eq(nt_daemon_spawn(&d, nt.ns_a, args, NULL, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(nt_daemon_wait_exit(&d, 10000), 0);
+	nt_daemon_log(&d, log, sizeof(log));
+	cr_assert(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 1,
+	    "exit status %d; log:\n%s", d.status, log);
+	cr_assert_not_null(strstr(log, "no user named 'sct-no-such-user'"),
+	    "%s", log);
+	cr_assert(!nt_path_exists(nt.pin_dir));
+	cr_assert(!nt_path_exists(fifo_path));
+	cr_assert(!nettest_has_clsact(nt.ns_a, nt.if_a));
 }

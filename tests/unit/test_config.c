@@ -65,6 +65,7 @@ assert_cfg_eq(const struct cfg *a, const struct cfg *b)
 	cr_assert_eq(a->pipe_enabled, b->pipe_enabled);
 	cr_assert(streq_null(a->pipe_path, b->pipe_path));
 	cr_assert(streq_null(a->pipe_group, b->pipe_group));
+	cr_assert(streq_null(a->user, b->user));
 	cr_assert_eq(a->pipe_mode, b->pipe_mode);
 	cr_assert_eq(a->capacity, b->capacity);
 	cr_assert(streq_null(a->pin_dir, b->pin_dir));
@@ -116,6 +117,7 @@ Test(config, defaults)
 	cr_assert_eq(C.strategy, TAG_STRAT_FLOW_LABEL);
 	cr_assert_null(C.registry_path);
 	cr_assert_eq(C.log_level, LOG_LVL_INFO);
+	cr_assert_str_eq(C.user, "sctag");
 	cr_assert_eq(C.pipe_enabled, 1);
 	cr_assert_str_eq(C.pipe_path, "/var/run/flowd");
 	cr_assert_null(C.pipe_group);
@@ -125,6 +127,21 @@ Test(config, defaults)
 	cr_assert_eq(C.keep_on_exit, 0);
 	cr_assert_null(C.mark_all_exp);
 	cr_assert_null(C.mark_all_act);
+}
+
+Test(config, user)
+{
+	char	err[256];
+
+	cr_assert_eq(parse(&C, "{\"user\": \"nobody\"}", err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_str_eq(C.user, "nobody");
+	reject_eq("{\"user\": null}",
+	    "t.json:1: user: expected a string, got null");
+	reject_eq("{\"user\": \"\"}", "t.json:1: user: user name is empty");
+	reject_eq("{\"user\": \"a b\"}", "t.json:1: user: user name "
+	    "contains whitespace, ':', '/' or a control character");
+	cr_assert_str_eq(C.user, "sctag");
 }
 
 Test(config, empty_object_keeps_defaults)
@@ -236,7 +253,7 @@ Test(config, unknown_key_top)
 	reject_eq("{\n  \"strategy\": \"flow-label\",\n  \"interface\": "
 	    "[\"eth0\"]\n}",
 	    "t.json:3: interface: unknown key (expected interfaces, strategy, "
-	    "registry, log_level, pipe, marker or mark_all)");
+	    "registry, log_level, user, pipe, marker or mark_all)");
 }
 
 Test(config, unknown_key_nested)
@@ -263,7 +280,8 @@ Test(config, unknown_key_same_name_elsewhere)
 {
 	/* The line must be the nested key's, not the top-level one's. */
 	reject_eq("{\"capacity\": 3}", "t.json:1: capacity: unknown key "
-	    "(expected interfaces, strategy, registry, log_level, pipe, marker "
+	    "(expected interfaces, strategy, registry, log_level, user, pipe, "
+	    "marker "
 	    "or mark_all)");
 	reject_eq("{\n\"marker\": {\"pin_dir\": \"/a\"},\n\"pipe\": {\n"
 	    "\"pin_dir\": \"/b\"}}",

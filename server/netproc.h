@@ -1,0 +1,23 @@
+/*
+ * netproc.h: sctagd's network process: unprivileged, no capabilities; reads
+ * everything that comes from outside (the named pipe now) and asks the
+ * privileged process, over the priv channel, to change the marker.
+ */
+#ifndef SCTAG_NETPROC_H
+#define SCTAG_NETPROC_H
+
+#include "config.h"
+#include "registry.h"
+
+struct netproc_opts {
+	const struct cfg	*cfg;
+	struct reg		*reg;		/* taken over */
+	int			 chan_fd;	/* priv channel */
+	int			 ctl_fd;	/* commands from priv; EOF = stop */
+	int			 pipe_fd;	/* -1: no pipe */
+};
+
+/* Runs until told to stop or the privileged process goes; exit status. */
+int netproc_run(const struct netproc_opts *);
+
+#endif /* SCTAG_NETPROC_H */

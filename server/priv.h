@@ -1,0 +1,76 @@
+/*
+ * priv.h: the channel between sctagd's two processes.
+ *
+ * A SOCK_SEQPACKET socketpair carries fixed-size messages. The network
+ * process (unprivileged, parses everything from outside) asks; the
+ * privileged process (owns the marker) answers. The privileged side trusts
+ * nothing it receives: a message of the wrong size, magic or operation is
+ * answered with an error, and every rule is checked again by
+ * marker_rule_check() and against the marker's own capacity.
+ */
+#ifndef SCTAG_PRIV_H
+#define SCTAG_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "marker.h"
+
+#define PRIV_MAGIC	0x73637470u	/* "sctp" */
+#define PRIV_ERR_MAX	160
+/* How long the network process waits for an answer. */
+#define PRIV_TIMEOUT_MS	5000
+
+enum priv_op {
+	PRIV_RULE_ADD = 1,
+	PRIV_RULE_DEL,
+	PRIV_RULE_GET,
+	PRIV_COUNTERS,
+	PRIV_USAGE,
+	PRIV_OP_MAX = PRIV_USAGE,
+};
+
+struct priv_req {
+	uint32_t		magic;
+	uint16_t		op;
+	uint16_t		pad;
+	uint64_t		seq;
+	struct marker_rule	rule;
+};
+
+struct priv_rep {
+	uint32_t		magic;
+	uint16_t		op;
+	uint16_t		pad;
+	uint64_t		seq;
+	int32_t			rc;		/* 0 or -errno */
+	uint32_t		added;		/* enum marker_add */
+	struct mk_rule		rule;		/* RULE_ADD, RULE_GET */
+	uint64_t		counters[MK_C_MAX];
+	uint32_t		hash_use[MK_NSHAPES];
+	uint32_t		lpm_use[MK_NSHAPES];
+	uint32_t		def_use;
+	uint32_t		capacity;
+	char			err[PRIV_ERR_MAX];
+};
+
+/* Privileged side: answer one message from fd. -ECONNRESET at EOF. */
+int priv_serve_one(int fd, struct marker *);
+
+/* Network side. Errors as the marker's, or -ETIMEDOUT/-EPIPE. */
+struct priv_client {
+	int		fd;
+	uint64_t	seq;
+};
+
+int priv_rule_add(struct priv_client *, const struct marker_rule *,
+    enum marker_add *, struct mk_rule *, char *err, size_t errlen);
+int priv_rule_del(struct priv_client *, const struct marker_rule *,
+    char *err, size_t errlen);
+int priv_rule_get(struct priv_client *, const struct marker_rule *,
+    struct mk_rule *);
+int priv_counters(struct priv_client *, uint64_t out[MK_C_MAX]);
+int priv_usage(struct priv_client *, uint32_t hash[MK_NSHAPES],
+    uint32_t lpm[MK_NSHAPES], uint32_t *def, uint32_t *capacity);
+
+#endif /* SCTAG_PRIV_H */
