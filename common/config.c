@@ -369,17 +369,123 @@ parse_pipe(struct cparse *px, json_t *v, struct cfg *c)
 }
 
 static int
-parse_capacity(struct cparse *px, json_t *v, struct cfg *c)
+parse_range(struct cparse *px, json_t *v, uint32_t min, uint32_t max,
+    uint32_t *out)
 {
 	json_int_t	n;
 
 	if (!json_is_integer(v))
 		return type_err(px, "an integer", v);
 	n = json_integer_value(v);
-	if (n < 1 || n > (json_int_t)CFG_CAPACITY_MAX)
+	if (n < (json_int_t)min || n > (json_int_t)max)
 		return cerr(px, "%" JSON_INTEGER_FORMAT " is out of range "
-		    "(1..%u)", n, CFG_CAPACITY_MAX);
-	c->capacity = (uint32_t)n;
+		    "(%u..%u)", n, min, max);
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int
+parse_capacity(struct cparse *px, json_t *v, struct cfg *c)
+{
+	return parse_range(px, v, 1, CFG_CAPACITY_MAX, &c->capacity);
+}
+
+/* A host name as requests name their target: [A-Za-z0-9.-], 1..253. */
+static int
+parse_host(struct cparse *px, json_t *v, struct cfg *c)
+{
+	const char	*s, *p;
+
+	if (json_is_null(v))
+		return cfg_set_string(&c->host, NULL);
+	if (!json_is_string(v))
+		return type_err(px, "a string or null", v);
+	s = json_string_value(v);
+	if (*s == '\0' || strlen(s) > 253)
+		return cerr(px, "host name must be 1 to 253 characters");
+	for (p = s; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+			return cerr(px, "host name may hold only letters, "
+			    "digits, '.' and '-'");
+	return cfg_set_string(&c->host, s);
+}
+
+static int
+parse_tls(struct cparse *px, json_t *v, struct cfg *c)
+{
+	const char	*key, *url;
+	json_t		*e;
+	int		 rc;
+
+	if (json_is_null(v)) {
+		rc = cfg_set_string(&c->tls_listen, NULL);
+		return rc;
+	}
+	if (!json_is_object(v))
+		return type_err(px, "an object or null", v);
+	json_object_foreach(v, key, e) {
+		push_key(px, key);
+		if (strcmp(key, "listen") == 0) {
+			if (!json_is_string(e))
+				rc = type_err(px, "a string", e);
+			else if (strncmp(url = json_string_value(e),
+			    "tls+tcp://", 10) != 0 || strlen(url) > 255 ||
+			    has_ctrl(url))
+				rc = cerr(px, "expected a tls+tcp:// URL, e.g. "
+				    "\"tls+tcp://[::]:7443\"");
+			else
+				rc = cfg_set_string(&c->tls_listen, url);
+		} else if (strcmp(key, "cert") == 0)
+			rc = parse_abspath(px, e, &c->tls_cert, 0);
+		else if (strcmp(key, "key") == 0)
+			rc = parse_abspath(px, e, &c->tls_key, 0);
+		else if (strcmp(key, "ca") == 0)
+			rc = parse_abspath(px, e, &c->tls_ca, 0);
+		else
+			rc = cerr(px, "unknown key (expected listen, cert, key "
+			    "or ca)");
+		pop(px);
+		if (rc < 0)
+			return rc;
+	}
+	if (!c->tls_listen || !c->tls_cert || !c->tls_key || !c->tls_ca)
+		return cerr(px, "tls needs listen, cert, key and ca");
+	return 0;
+}
+
+static int
+parse_api(struct cparse *px, json_t *v, struct cfg *c)
+{
+	const char	*key;
+	json_t		*e;
+	int		 rc;
+
+	if (!json_is_object(v))
+		return type_err(px, "an object", v);
+	json_object_foreach(v, key, e) {
+		push_key(px, key);
+		if (strcmp(key, "ipc") == 0)
+			rc = parse_abspath(px, e, &c->api_ipc, 1);
+		else if (strcmp(key, "admin_group") == 0)
+			rc = json_is_null(e) ?
+			    cfg_set_string(&c->api_admin_group, NULL) :
+			    parse_account(px, e, &c->api_admin_group, "group",
+			    0);
+		else if (strcmp(key, "authorized_keys") == 0)
+			rc = parse_abspath(px, e, &c->api_keys, 1);
+		else if (strcmp(key, "flow_capacity") == 0)
+			rc = parse_range(px, e, 1, CFG_FLOWS_MAX,
+			    &c->api_flows);
+		else if (strcmp(key, "tls") == 0)
+			rc = parse_tls(px, e, c);
+		else
+			rc = cerr(px, "unknown key (expected ipc, admin_group, "
+			    "authorized_keys, flow_capacity or tls)");
+		pop(px);
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -491,6 +597,10 @@ parse_root(struct cparse *px, json_t *root, struct cfg *c)
 			rc = parse_log_level(px, v, c);
 		else if (strcmp(key, "user") == 0)
 			rc = parse_account(px, v, &c->user, "user", 0);
+		else if (strcmp(key, "host") == 0)
+			rc = parse_host(px, v, c);
+		else if (strcmp(key, "api") == 0)
+			rc = parse_api(px, v, c);
 		else if (strcmp(key, "pipe") == 0)
 			rc = parse_pipe(px, v, c);
 		else if (strcmp(key, "marker") == 0)
@@ -499,8 +609,8 @@ parse_root(struct cparse *px, json_t *root, struct cfg *c)
 			rc = parse_mark_all(px, v, c);
 		else
 			rc = cerr(px, "unknown key (expected interfaces, "
-			    "strategy, registry, log_level, user, pipe, marker "
-			    "or mark_all)");
+			    "strategy, registry, log_level, user, host, api, "
+			    "pipe, marker or mark_all)");
 		pop(px);
 		if (rc < 0)
 			return rc;
@@ -518,8 +628,11 @@ cfg_init(struct cfg *c)
 	c->pipe_mode = 0620;
 	c->capacity = CFG_CAPACITY_DEFAULT;
 	c->keep_on_exit = 0;
+	c->api_flows = CFG_FLOWS_DEFAULT;
 	if (cfg_set_string(&c->pipe_path, CFG_PIPE_PATH_DEFAULT) < 0 ||
 	    cfg_set_string(&c->user, CFG_USER_DEFAULT) < 0 ||
+	    cfg_set_string(&c->api_ipc, CFG_IPC_DEFAULT) < 0 ||
+	    cfg_set_string(&c->api_admin_group, CFG_ADMIN_GROUP_DEFAULT) < 0 ||
 	    cfg_set_string(&c->pin_dir, CFG_PIN_DIR_DEFAULT) < 0) {
 		cfg_free(c);
 		return -ENOMEM;
@@ -537,7 +650,9 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 	/* Forget src's pointers first so that cfg_free(dst) is always safe. */
 	memset(dst->ifaces, 0, sizeof(dst->ifaces));
 	dst->registry_path = dst->pipe_path = dst->pipe_group = NULL;
-	dst->user = NULL;
+	dst->user = dst->host = dst->api_ipc = dst->api_admin_group = NULL;
+	dst->api_keys = dst->tls_listen = dst->tls_cert = dst->tls_key = NULL;
+	dst->tls_ca = NULL;
 	dst->pin_dir = dst->mark_all_exp = dst->mark_all_act = NULL;
 
 	for (i = 0; i < src->nifaces && rc == 0; i++)
@@ -546,6 +661,23 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 		rc = cfg_set_string(&dst->registry_path, src->registry_path);
 	if (rc == 0)
 		rc = cfg_set_string(&dst->user, src->user);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->host, src->host);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->api_ipc, src->api_ipc);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->api_admin_group,
+		    src->api_admin_group);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->api_keys, src->api_keys);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->tls_listen, src->tls_listen);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->tls_cert, src->tls_cert);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->tls_key, src->tls_key);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->tls_ca, src->tls_ca);
 	if (rc == 0)
 		rc = cfg_set_string(&dst->pipe_path, src->pipe_path);
 	if (rc == 0)
@@ -633,6 +765,14 @@ cfg_free(struct cfg *c)
 		free(c->ifaces[i]);
 	free(c->registry_path);
 	free(c->user);
+	free(c->host);
+	free(c->api_ipc);
+	free(c->api_admin_group);
+	free(c->api_keys);
+	free(c->tls_listen);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->tls_ca);
 	free(c->pipe_path);
 	free(c->pipe_group);
 	free(c->pin_dir);
@@ -726,6 +866,27 @@ cfg_dump(const struct cfg *c, FILE *f)
 	bad |= json_object_set_new(root, "log_level",
 	    json_string(log_level_name((enum log_level)c->log_level)));
 	bad |= json_object_set_new(root, "user", str_or_null(c->user));
+	bad |= json_object_set_new(root, "host", str_or_null(c->host));
+
+	o = add_container(root, "api", json_object(), &bad);
+	bad |= json_object_set_new(o, "ipc", str_or_null(c->api_ipc));
+	bad |= json_object_set_new(o, "admin_group",
+	    str_or_null(c->api_admin_group));
+	bad |= json_object_set_new(o, "authorized_keys",
+	    str_or_null(c->api_keys));
+	bad |= json_object_set_new(o, "flow_capacity",
+	    json_integer(c->api_flows));
+	if (c->tls_listen) {
+		json_t *t = add_container(o, "tls", json_object(), &bad);
+
+		bad |= json_object_set_new(t, "listen",
+		    json_string(c->tls_listen));
+		bad |= json_object_set_new(t, "cert", str_or_null(c->tls_cert));
+		bad |= json_object_set_new(t, "key", str_or_null(c->tls_key));
+		bad |= json_object_set_new(t, "ca", str_or_null(c->tls_ca));
+	} else {
+		bad |= json_object_set_new(o, "tls", json_null());
+	}
 
 	o = add_container(root, "pipe", json_object(), &bad);
 	snprintf(mode, sizeof(mode), "%04o", c->pipe_mode & 0777);

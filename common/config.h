@@ -19,6 +19,10 @@
 #define CFG_PIPE_PATH_DEFAULT	"/var/run/flowd"
 #define CFG_PIN_DIR_DEFAULT	"/sys/fs/bpf/sctag/v1"
 #define CFG_USER_DEFAULT	"sctag"
+#define CFG_IPC_DEFAULT		"/run/sctag/sctagd.sock"
+#define CFG_ADMIN_GROUP_DEFAULT	"sctag"
+#define CFG_FLOWS_DEFAULT	1000000
+#define CFG_FLOWS_MAX		(1u << 24)
 
 struct cfg {
 	char		*ifaces[CFG_MAX_IFACES];	/* "interfaces": [...] */
@@ -39,6 +43,16 @@ struct cfg {
 
 	char		*mark_all_exp;	/* "mark_all": { "experiment": ..., */
 	char		*mark_all_act;	/*   "activity": ... } or absent/null */
+
+	char		*host;		/* "host": this agent's name; NULL = hostname */
+	char		*api_ipc;	/* "api": { "ipc": path or null, */
+	char		*api_admin_group; /* "admin_group": name or null, */
+	char		*api_keys;	/*   "authorized_keys": path or null, */
+	uint32_t	 api_flows;	/*   "flow_capacity": 1000000, */
+	char		*tls_listen;	/*   "tls": null or { "listen": URL, */
+	char		*tls_cert;	/*     "cert": path, (PEM, ECDSA) */
+	char		*tls_key;	/*     "key": path, */
+	char		*tls_ca;	/*     "ca": path (client CA) } } */
 };
 
 /* Fill with defaults. Strings are heap copies; cfg_free releases them. */

@@ -26,6 +26,7 @@ dst=sctag-demo-dst-$id
 vsrc=sds$id
 vdst=sdd$id
 tmp=$(mktemp -d /tmp/sctag-demo.XXXXXX)
+chmod 0711 "$tmp"	# the unprivileged network process reaches its socket
 pins=/sys/fs/bpf/sctag-demo-$id
 agent=""
 server=""
@@ -61,6 +62,7 @@ done
 # process (a production host creates a "sctag" account instead).
 cat >"$tmp/sctagd.json" <<EOT
 { "user": "nobody",
+  "api": { "ipc": "$tmp/api/sctagd.sock" },
   "pipe": { "path": "$tmp/flowd" },
   "marker": { "pin_dir": "$pins/v1" } }
 EOT

@@ -120,7 +120,7 @@ libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 	if (l > log_get_level())
 		return 0;
 	line[strcspn(line, "\n")] = '\0';
-	log_msg(l, "libbpf: %s", line);
+	log_msg(l, "%s", line);
 	return 0;
 }
 

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dispatch.h"
+#include "flows.h"
 #include "flowspec.h"
 #include "log.h"
 #include "netproc.h"
@@ -24,6 +26,8 @@ struct net {
 	struct reg		*reg;
 	struct priv_client	 priv;
 	struct pipe_reader	*pipe;
+	struct rpc		*rpc;
+	struct dispatch		 d;
 	uint64_t		 ipv4_flows;	/* accepted, not markable */
 	uint64_t		 rule_errors;
 	struct log_ratelimit	 rl;
@@ -124,6 +128,134 @@ reload_registry(struct net *n)
 	log_info("registry reloaded from %s", n->reg->source);
 }
 
+/* The flow table's kernel side: the privileged process. */
+static int
+backend_add(void *arg, const struct marker_rule *r, uint32_t *label,
+    char *err, size_t errlen)
+{
+	struct net *n = arg;
+	enum marker_add what;
+	struct mk_rule got;
+	int rc;
+
+	if ((rc = priv_rule_add(&n->priv, r, &what, &got, err, errlen)) != 0)
+		return rc;
+	*label = r->strategy == MK_STRAT_FLOW_LABEL ? got.label : 0;
+	return 0;
+}
+
+static int
+backend_del(void *arg, const struct marker_rule *r, char *err, size_t errlen)
+{
+	struct net *n = arg;
+
+	return priv_rule_del(&n->priv, r, err, errlen);
+}
+
+static int
+api_start(struct net *n, const struct netproc_opts *o)
+{
+	struct flows_opts fo;
+	char err[512];
+
+	if (!o->rpc.ipc_path && !o->rpc.tls_url)
+		return 0;
+	memset(&fo, 0, sizeof(fo));
+	fo.capacity = o->cfg->api_flows;
+	fo.backend.add = backend_add;
+	fo.backend.del = backend_del;
+	fo.backend.arg = n;
+	fo.reg = n->reg;
+	n->d.host = o->host;
+	n->d.cfg = o->cfg;
+	n->d.regp = &n->reg;
+	n->d.priv = &n->priv;
+	n->d.admin_gid = o->admin_gid;
+	n->d.self_uid = getuid();
+	n->d.started_ms = dispatch_now_ms();
+	if (flows_new(&fo, &n->d.flows, err, sizeof(err)) != 0) {
+		log_err("api: flow table: %s", err);
+		return -1;
+	}
+	if (auth_nonces_new(AUTH_WINDOW_MS_DEFAULT, AUTH_NONCES_DEFAULT,
+	    &n->d.nonces) != 0 ||
+	    auth_replies_new(AUTH_WINDOW_MS_DEFAULT, 1u << 16, 64u << 20,
+	    &n->d.replies) != 0) {
+		log_err("api: out of memory for the replay caches");
+		return -1;
+	}
+	if (o->cfg->api_keys && auth_keys_load(o->cfg->api_keys, &n->d.keys,
+	    err, sizeof(err)) != 0) {
+		log_err("api: %s", err);
+		return -1;
+	}
+	if (rpc_start(&n->rpc, &o->rpc, err, sizeof(err)) != 0) {
+		log_err("api: %s", err);
+		return -1;
+	}
+	log_info("api: %s%s%s%s; %zu key(s) enrolled; host name %s",
+	    o->rpc.ipc_path ? "ipc://" : "", o->rpc.ipc_path ?
+	    o->rpc.ipc_path : "", o->rpc.ipc_path && o->rpc.tls_url ? ", " :
+	    "", o->rpc.tls_url ? o->rpc.tls_url : "", n->d.keys ?
+	    auth_keys_count(n->d.keys) : 0, o->host);
+	return 0;
+}
+
+static void
+api_serve(struct net *n)
+{
+	struct dispatch_peer peer;
+	struct rpc_job *j;
+	const uint8_t *body;
+	uint8_t *out;
+	size_t len, outlen;
+	int k;
+
+	/* Bounded per wakeup so the pipe and signals get their turn. */
+	for (k = 0; k < 256 && (j = rpc_take(n->rpc)) != NULL; k++) {
+		body = rpc_job_body(j, &len);
+		rpc_job_peer(j, &peer);
+		out = NULL;
+		outlen = 0;
+		if (dispatch_request(&n->d, &peer, body, len, &out,
+		    &outlen) != 0)
+			log_err("api: out of memory answering a request");
+		rpc_answer(j, out ? out : (const uint8_t *)"", out ? outlen :
+		    0);
+		free(out);
+	}
+}
+
+static void
+expired(void *arg, const struct flows_flow *f, int rc, const char *err)
+{
+	(void)arg;
+	if (rc != 0)
+		log_warn("api: flow %llu expired but its rule stays: %s",
+		    (unsigned long long)f->id, err);
+	else
+		log_debug("api: flow %llu expired", (unsigned long long)f->id);
+}
+
+/* End the leases that ran out; the poll timeout until the next one. */
+static int
+api_expire(struct net *n)
+{
+	uint64_t now, next;
+	uint32_t ended;
+	int more = 0;
+
+	if (!n->d.flows)
+		return -1;
+	now = dispatch_now_ms();
+	(void)flows_expire(n->d.flows, now, 1024, expired, n, &ended, &more);
+	if (more)
+		return 0;
+	if (flows_next_expiry(n->d.flows, &next) != 0)
+		return 1000;
+	return next <= now ? 0 : next - now > 1000 ? 1000 : (int)(next - now);
+}
+
 static int
 signals_fd(void)
 {
@@ -141,11 +273,11 @@ int
 netproc_run(const struct netproc_opts *o)
 {
 	struct signalfd_siginfo si;
-	struct pollfd pfd[4];
+	struct pollfd pfd[5];
 	struct pipe_opts po;
 	struct net n;
 	char err[256];
-	int sfd, k, rc = 1;
+	int sfd, k, rc = 1, timeout;
 	char cmd;
 
 	memset(&n, 0, sizeof(n));
@@ -170,7 +302,12 @@ netproc_run(const struct netproc_opts *o)
 			goto out;
 		}
 	}
+	if (api_start(&n, o) != 0)
+		goto out;
 	for (;;) {
+		timeout = api_expire(&n);
+		if (n.rpc)
+			rpc_tick(n.rpc);
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = o->chan_fd;
@@ -179,7 +316,9 @@ netproc_run(const struct netproc_opts *o)
 		pfd[2].events = POLLIN;
 		pfd[3].fd = o->ctl_fd;
 		pfd[3].events = POLLIN;
-		k = poll(pfd, 4, -1);
+		pfd[4].fd = n.rpc ? rpc_fd(n.rpc) : -1;
+		pfd[4].events = POLLIN;
+		k = poll(pfd, 5, timeout);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
@@ -191,6 +330,8 @@ netproc_run(const struct netproc_opts *o)
 			    "stopping");
 			goto out;
 		}
+		if (pfd[4].revents & POLLIN)
+			api_serve(&n);
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
 			if (pipe_read(n.pipe) != 0)
 				goto out;
@@ -199,7 +340,12 @@ netproc_run(const struct netproc_opts *o)
 				rc = 0;		/* told to stop */
 				goto out;
 			}
-			if (cmd == PRIV_CTL_RELOAD)
+			if (cmd == PRIV_CTL_RELOAD && n.d.flows) {
+				char msg[512];
+
+				dispatch_reload(&n.d, msg, sizeof(msg));
+				log_info("reload: %s", msg);
+			} else if (cmd == PRIV_CTL_RELOAD)
 				reload_registry(&n);
 			else if (cmd == PRIV_CTL_COUNTERS)
 				log_counters(&n);
@@ -222,6 +368,11 @@ netproc_run(const struct netproc_opts *o)
 		}
 	}
 out:
+	rpc_stop(n.rpc);
+	flows_free(n.d.flows);
+	auth_keys_free(n.d.keys);
+	auth_nonces_free(n.d.nonces);
+	auth_replies_free(n.d.replies);
 	pipe_close(n.pipe);
 	reg_free(n.reg);
 	if (sfd >= 0)

@@ -6,8 +6,11 @@
 #ifndef SCTAG_NETPROC_H
 #define SCTAG_NETPROC_H
 
+#include <sys/types.h>
+
 #include "config.h"
 #include "registry.h"
+#include "rpc.h"
 
 struct netproc_opts {
 	const struct cfg	*cfg;
@@ -15,6 +18,9 @@ struct netproc_opts {
 	int			 chan_fd;	/* priv channel */
 	int			 ctl_fd;	/* commands from priv; EOF = stop */
 	int			 pipe_fd;	/* -1: no pipe */
+	const char		*host;		/* this agent's name */
+	gid_t			 admin_gid;	/* (gid_t)-1: root only */
+	struct rpc_opts		 rpc;		/* no listener at all: no API */
 };
 
 /* Runs until told to stop or the privileged process goes; exit status. */

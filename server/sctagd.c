@@ -21,12 +21,14 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "caps.h"
 #include "config.h"
+#include "jsonpos.h"
 #include "log.h"
 #include "marker.h"
 #include "netproc.h"
@@ -146,6 +148,87 @@ lookup_user(const struct cfg *cfg, uid_t *uid, gid_t *gid, gid_t *pipe_gid)
 	return 0;
 }
 
+/*
+ * What the network process will need but may not be able to reach as its
+ * user: the ipc socket's directory (0750, the user and the admin group),
+ * and the TLS files, read here as root and handed over in memory.
+ */
+struct api_prep {
+	char	host[256];
+	gid_t	admin_gid;
+	char	*cert, *key, *ca;
+};
+
+static int
+prepare_api(const struct cfg *cfg, uid_t uid, struct api_prep *ap)
+{
+	struct stat st;
+	struct group *gr;
+	char dir[4096], err[512], *slash;
+	size_t len;
+	gid_t dgid;
+
+	memset(ap, 0, sizeof(*ap));
+	ap->admin_gid = (gid_t)-1;
+	if (cfg->host)
+		snprintf(ap->host, sizeof(ap->host), "%s", cfg->host);
+	else if (gethostname(ap->host, sizeof(ap->host) - 1) != 0)
+		snprintf(ap->host, sizeof(ap->host), "localhost");
+	if (cfg->api_admin_group) {
+		if ((gr = getgrnam(cfg->api_admin_group)) != NULL)
+			ap->admin_gid = gr->gr_gid;
+		else
+			log_warn("api.admin_group: no group named '%s'; only "
+			    "root is admin over ipc", cfg->api_admin_group);
+	}
+	if (cfg->api_ipc) {
+		snprintf(dir, sizeof(dir), "%s", cfg->api_ipc);
+		if ((slash = strrchr(dir, '/')) == NULL || slash == dir) {
+			log_err("api.ipc: %s is not in a directory of its own",
+			    cfg->api_ipc);
+			return -EINVAL;
+		}
+		*slash = '\0';
+		dgid = ap->admin_gid != (gid_t)-1 ? ap->admin_gid : 0;
+		if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+			log_err("api.ipc: creating %s: %s", dir,
+			    strerror(errno));
+			return -errno;
+		}
+		if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    chown(dir, uid, dgid) != 0 || chmod(dir, 0750) != 0) {
+			log_err("api.ipc: %s must be a directory sctagd can "
+			    "give to its user: %s", dir, strerror(errno));
+			return -EINVAL;
+		}
+		/* A socket left by a crash would make the bind fail. */
+		if (lstat(cfg->api_ipc, &st) == 0 && S_ISSOCK(st.st_mode))
+			(void)unlink(cfg->api_ipc);
+	}
+	if (cfg->tls_listen) {
+		if (jsonpos_read_file(cfg->tls_cert, 1 << 20, &ap->cert, &len,
+		    err, sizeof(err)) != 0 ||
+		    jsonpos_read_file(cfg->tls_key, 1 << 20, &ap->key, &len,
+		    err, sizeof(err)) != 0 ||
+		    jsonpos_read_file(cfg->tls_ca, 1 << 20, &ap->ca, &len,
+		    err, sizeof(err)) != 0) {
+			log_err("api.tls: %s", err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void
+free_api(struct api_prep *ap)
+{
+	if (ap->key)
+		sodium_memzero(ap->key, strlen(ap->key));
+	free(ap->cert);
+	free(ap->key);
+	free(ap->ca);
+}
+
 /* In the child: nothing of the parent's but stdio and the fds in keep[]. */
 static void
 close_other_fds(const int *keep, int nkeep)
@@ -192,7 +275,8 @@ block_signals(void)
 
 static int
 run_child(struct cfg *cfg, struct reg *reg, struct marker *m, int chan,
-    int ctl, int pipe_fd, uid_t uid, gid_t gid, pid_t parent)
+    int ctl, int pipe_fd, uid_t uid, gid_t gid, pid_t parent,
+    const struct api_prep *ap)
 {
 	struct netproc_opts no;
 	const int keep[] = { chan, ctl, pipe_fd };
@@ -214,7 +298,22 @@ run_child(struct cfg *cfg, struct reg *reg, struct marker *m, int chan,
 	no.chan_fd = chan;
 	no.ctl_fd = ctl;
 	no.pipe_fd = pipe_fd;
+	no.host = ap->host;
+	no.admin_gid = ap->admin_gid;
+	no.rpc.ipc_path = cfg->api_ipc;
+	no.rpc.tls_url = cfg->tls_listen;
+	no.rpc.tls_cert_pem = ap->cert;
+	no.rpc.tls_key_pem = ap->key;
+	no.rpc.tls_ca_pem = ap->ca;
+	no.rpc.host = ap->host;
 	return netproc_run(&no);
+}
+
+/* Only the process that forked removes what the child made. */
+static int
+pid_is_parent(pid_t child)
+{
+	return child > 0;
 }
 
 enum { OPT_PIPE = 256, OPT_NO_PIPE, OPT_STRATEGY, OPT_CHECK };
@@ -248,8 +347,11 @@ main(int argc, char **argv)
 	int pipe_fd = -1, pipe_created = 0;
 	uid_t uid;
 	gid_t gid, pipe_gid;
-	pid_t child, parent;
+	pid_t child = -1, parent;
+	struct api_prep ap;
 	size_t i;
+
+	memset(&ap, 0, sizeof(ap));
 
 	while ((ch = getopt_long(argc, argv, "c:i:fvVh", longopts,
 	    NULL)) != -1) {
@@ -381,6 +483,8 @@ main(int argc, char **argv)
 		}
 	if (setup_mark_all(&cfg, reg, m, 1) != 0)
 		goto out;
+	if (prepare_api(&cfg, uid, &ap) != 0)
+		goto out;
 	if (cfg.pipe_enabled && pipe_prepare(cfg.pipe_path, cfg.pipe_mode,
 	    uid, pipe_gid, &pipe_fd, &pipe_created, err, sizeof(err)) != 0) {
 		log_err("pipe: %s", err);
@@ -411,7 +515,7 @@ main(int argc, char **argv)
 		close(sp[0]);
 		close(ctl[1]);
 		_exit(run_child(&cfg, reg, m, sp[1], ctl[0], pipe_fd, uid, gid,
-		    parent));
+		    parent, &ap));
 	}
 	close(sp[1]);
 	close(ctl[0]);
@@ -420,6 +524,7 @@ main(int argc, char **argv)
 		close(pipe_fd);
 		pipe_fd = -1;
 	}
+	free_api(&ap);		/* the TLS key lives only in the child now */
 	if (caps_keep_marker_only(err, sizeof(err)) != 0) {
 		log_err("priv: %s", err);
 		goto out;	/* closing ctl[1] stops the child */
@@ -432,6 +537,10 @@ out:
 		log_warn("removing %s: %s", cfg.pipe_path, strerror(errno));
 	if (pipe_fd >= 0)
 		close(pipe_fd);
+	if (cfg.api_ipc && pid_is_parent(child) && unlink(cfg.api_ipc) != 0 &&
+	    errno != ENOENT)
+		log_warn("removing %s: %s", cfg.api_ipc, strerror(errno));
+	free_api(&ap);
 	reg_free(reg);
 	cfg_free(&cfg);
 	if (sp[0] >= 0)

@@ -49,9 +49,13 @@ write_config(const char *marker_extra, const char *extra)
 
 	snprintf(cfg_path, sizeof(cfg_path), "%s/sctagd.json", nt.tmpdir);
 	snprintf(fifo_path, sizeof(fifo_path), "%s/flowd", nt.tmpdir);
+	/* The network process ("nobody") must reach its socket's directory. */
+	cr_assert_eq(chmod(nt.tmpdir, 0711), 0);
 	cr_assert_not_null(f = fopen(cfg_path, "w"));
-	fprintf(f, "{\"user\": \"nobody\", \"marker\": {\"pin_dir\": "
-	    "\"%s\"%s%s}, \"pipe\": {\"path\": \"%s\"}%s%s}\n", nt.pin_dir,
+	fprintf(f, "{\"user\": \"nobody\", \"api\": {\"ipc\": "
+	    "\"%s/api/sctagd.sock\"}, \"marker\": {\"pin_dir\": "
+	    "\"%s\"%s%s}, \"pipe\": {\"path\": \"%s\"}%s%s}\n", nt.tmpdir,
+	    nt.pin_dir,
 	    marker_extra ? ", " : "", marker_extra ? marker_extra : "",
 	    fifo_path, extra ? ", " : "", extra ? extra : "");
 	fclose(f);
@@ -610,9 +614,9 @@ Test(sctagd, missing_user_is_refused_by_name)
 	snprintf(cfg_path, sizeof(cfg_path), "%s/sctagd.json", nt.tmpdir);
 	snprintf(fifo_path, sizeof(fifo_path), "%s/flowd", nt.tmpdir);
 	cr_assert_not_null(f = fopen(cfg_path, "w"));
-	fprintf(f, "{\"user\": \"sct-no-such-user\", \"marker\": "
-	    "{\"pin_dir\": \"%s\"}, \"pipe\": {\"path\": \"%s\"}}\n",
-	    nt.pin_dir, fifo_path);
+	fprintf(f, "{\"user\": \"sct-no-such-user\", \"api\": {\"ipc\": "
+	    "null}, \"marker\": {\"pin_dir\": \"%s\"}, \"pipe\": "
+	    "{\"path\": \"%s\"}}\n", nt.pin_dir, fifo_path);
 	fclose(f);
 	memset(&d, 0, sizeof(d));
 	snprintf(d.log, sizeof(d.log), "%s/sctagd.log", nt.tmpdir);

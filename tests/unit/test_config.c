@@ -66,6 +66,15 @@ assert_cfg_eq(const struct cfg *a, const struct cfg *b)
 	cr_assert(streq_null(a->pipe_path, b->pipe_path));
 	cr_assert(streq_null(a->pipe_group, b->pipe_group));
 	cr_assert(streq_null(a->user, b->user));
+	cr_assert(streq_null(a->host, b->host));
+	cr_assert(streq_null(a->api_ipc, b->api_ipc));
+	cr_assert(streq_null(a->api_admin_group, b->api_admin_group));
+	cr_assert(streq_null(a->api_keys, b->api_keys));
+	cr_assert_eq(a->api_flows, b->api_flows);
+	cr_assert(streq_null(a->tls_listen, b->tls_listen));
+	cr_assert(streq_null(a->tls_cert, b->tls_cert));
+	cr_assert(streq_null(a->tls_key, b->tls_key));
+	cr_assert(streq_null(a->tls_ca, b->tls_ca));
 	cr_assert_eq(a->pipe_mode, b->pipe_mode);
 	cr_assert_eq(a->capacity, b->capacity);
 	cr_assert(streq_null(a->pin_dir, b->pin_dir));
@@ -142,6 +151,45 @@ Test(config, user)
 	reject_eq("{\"user\": \"a b\"}", "t.json:1: user: user name "
 	    "contains whitespace, ':', '/' or a control character");
 	cr_assert_str_eq(C.user, "sctag");
+}
+
+static void round_trip(const struct cfg *);
+
+Test(config, api)
+{
+	char	err[256];
+
+	cr_assert_str_eq(C.api_ipc, "/run/sctag/sctagd.sock");
+	cr_assert_str_eq(C.api_admin_group, "sctag");
+	cr_assert_null(C.api_keys);
+	cr_assert_null(C.tls_listen);
+	cr_assert_eq(C.api_flows, 1000000);
+	cr_assert_eq(parse(&C, "{\"host\": \"agent-1.example.org\", "
+	    "\"api\": {\"ipc\": null, \"admin_group\": null, "
+	    "\"authorized_keys\": \"/etc/sctag/keys\", \"flow_capacity\": 5, "
+	    "\"tls\": {\"listen\": \"tls+tcp://[::]:7443\", \"cert\": "
+	    "\"/c.pem\", \"key\": \"/k.pem\", \"ca\": \"/ca.pem\"}}}", err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(C.host, "agent-1.example.org");
+	cr_assert_null(C.api_ipc);
+	cr_assert_null(C.api_admin_group);
+	cr_assert_str_eq(C.api_keys, "/etc/sctag/keys");
+	cr_assert_eq(C.api_flows, 5);
+	cr_assert_str_eq(C.tls_listen, "tls+tcp://[::]:7443");
+	cr_assert_str_eq(C.tls_ca, "/ca.pem");
+	round_trip(&C);
+	reject_eq("{\"host\": \"a b\"}", "t.json:1: host: host name may "
+	    "hold only letters, digits, '.' and '-'");
+	reject_eq("{\"api\": {\"tls\": {\"listen\": \"tcp://x:1\"}}}",
+	    "t.json:1: api.tls.listen: expected a tls+tcp:// URL, e.g. "
+	    "\"tls+tcp://[::]:7443\"");
+	reject_eq("{\"api\": {\"tls\": {\"listen\": \"tls+tcp://x:1\"}}}",
+	    "t.json:1: api.tls: tls needs listen, cert, key and ca");
+	reject_eq("{\"api\": {\"flow_capacity\": 0}}",
+	    "t.json:1: api.flow_capacity: 0 is out of range (1..16777216)");
+	reject_eq("{\"api\": {\"ipcs\": null}}", "t.json:1: api.ipcs: unknown "
+	    "key (expected ipc, admin_group, authorized_keys, flow_capacity or "
+	    "tls)");
 }
 
 Test(config, empty_object_keeps_defaults)
@@ -253,7 +301,7 @@ Test(config, unknown_key_top)
 	reject_eq("{\n  \"strategy\": \"flow-label\",\n  \"interface\": "
 	    "[\"eth0\"]\n}",
 	    "t.json:3: interface: unknown key (expected interfaces, strategy, "
-	    "registry, log_level, user, pipe, marker or mark_all)");
+	    "registry, log_level, user, host, api, pipe, marker or mark_all)");
 }
 
 Test(config, unknown_key_nested)
@@ -280,9 +328,8 @@ Test(config, unknown_key_same_name_elsewhere)
 {
 	/* The line must be the nested key's, not the top-level one's. */
 	reject_eq("{\"capacity\": 3}", "t.json:1: capacity: unknown key "
-	    "(expected interfaces, strategy, registry, log_level, user, pipe, "
-	    "marker "
-	    "or mark_all)");
+	    "(expected interfaces, strategy, registry, log_level, user, host, "
+	    "api, pipe, marker or mark_all)");
 	reject_eq("{\n\"marker\": {\"pin_dir\": \"/a\"},\n\"pipe\": {\n"
 	    "\"pin_dir\": \"/b\"}}",
 	    "t.json:4: pipe.pin_dir: unknown key (expected enabled, path, "

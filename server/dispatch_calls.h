@@ -1,0 +1,25 @@
+/*
+ * dispatch_calls.h: the API's calls, run after dispatch.c has decided who
+ * the caller is and that the role allows the call.
+ */
+#ifndef SCTAG_DISPATCH_CALLS_H
+#define SCTAG_DISPATCH_CALLS_H
+
+#include "dispatch.h"
+#include "wire.h"
+
+struct call_ctx {
+	struct dispatch			*d;
+	const Sctag__V1__Request	*req;
+	enum auth_role			 role;
+	const char			*caller;	/* key name or uid:N */
+	uint64_t			 now_ms;
+};
+
+/* Run the call; a packed Reply (OK or an error code) in *out. */
+int call_run(struct call_ctx *, uint8_t **out, size_t *outlen);
+
+/* The Code for a negative errno from the flow table or the marker. */
+Sctag__V1__Code call_code(int rc);
+
+#endif /* SCTAG_DISPATCH_CALLS_H */

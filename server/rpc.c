@@ -1,0 +1,460 @@
+/*
+ * rpc.c: see rpc.h. Follows the context-pool pattern of notes/stack.md
+ * §1.3, with the request handed to another thread instead of handled in
+ * the callback.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
+#include <nng/supplemental/util/platform.h>
+#include <sodium.h>
+
+#include "log.h"
+#include "rpc.h"
+#include "wire.h"
+
+#define INFLIGHT_SLOTS	1024	/* connections tracked at once */
+
+enum wstate { W_RECV, W_WAIT, W_SEND };
+
+struct rpc_job {
+	struct rpc		*rpc;
+	nng_aio			*aio;
+	nng_ctx			 ctx;
+	enum wstate		 state;
+	nng_msg			*req;
+	uint32_t		 pipe_id;
+	struct dispatch_peer	 peer;
+	struct rpc_job		*next;
+};
+
+struct inflight {
+	uint32_t	pipe_id;
+	int		n;
+};
+
+struct rpc {
+	nng_socket		 sock;
+	nng_listener		 ipc_l;
+	int			 have_ipc;
+	char			 ipc_url[300];
+	struct rpc_job		*jobs;
+	int			 njobs;
+	nng_mtx			*mtx;
+	struct rpc_job		*qhead, *qtail;
+	struct inflight		 inflight[INFLIGHT_SLOTS];
+	int			 efd;
+	/* self-probe */
+	pthread_t		 probe;
+	int			 probe_started;
+	atomic_int		 probe_failed;
+	atomic_int		 stopping;
+	char			 host[256];
+};
+
+static struct log_ratelimit busy_rl = LOG_RATELIMIT_INIT(10, 5);
+
+/* Count a request of pipe id up (+1) or down (-1); the new count. */
+static int
+inflight_add(struct rpc *r, uint32_t id, int delta)
+{
+	struct inflight *s = &r->inflight[id % INFLIGHT_SLOTS];
+
+	/* Slots are shared by ids that collide; the limit stays an upper
+	 * bound on one connection, shared only in that rare case. */
+	if (s->pipe_id != id) {
+		if (s->n > 0 && delta > 0)
+			return ++s->n;
+		s->pipe_id = id;
+		s->n = 0;
+	}
+	s->n += delta;
+	if (s->n < 0)
+		s->n = 0;
+	return s->n;
+}
+
+static void
+peer_of(nng_msg *m, struct dispatch_peer *p)
+{
+	nng_pipe pipe = nng_msg_get_pipe(m);
+
+	memset(p, 0, sizeof(*p));
+	/* On a TLS pipe the ipc options give NNG_ENOTSUP. */
+	if (nng_pipe_get_uint64(pipe, NNG_OPT_IPC_PEER_UID, &p->uid) == 0) {
+		p->ipc = 1;
+		(void)nng_pipe_get_uint64(pipe, NNG_OPT_IPC_PEER_GID, &p->gid);
+	}
+}
+
+static void
+recv_next(struct rpc_job *j)
+{
+	j->state = W_RECV;
+	nng_aio_set_timeout(j->aio, NNG_DURATION_INFINITE);
+	nng_ctx_recv(j->ctx, j->aio);
+}
+
+static void
+send_msg(struct rpc_job *j, nng_msg *m)
+{
+	j->state = W_SEND;
+	nng_aio_set_msg(j->aio, m);
+	/* A client that stops reading can not pin the context. */
+	nng_aio_set_timeout(j->aio, RPC_SEND_TIMEOUT_MS);
+	nng_ctx_send(j->ctx, j->aio);
+}
+
+static void
+busy(struct rpc_job *j, nng_msg *m)
+{
+	unsigned long suppressed;
+	uint8_t *out = NULL;
+	size_t len = 0;
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "too many requests in flight on this "
+	    "connection (limit %d); wait for replies", RPC_PER_CONN);
+	if (log_ratelimit_ok(&busy_rl, &suppressed))
+		log_warn("api: connection %u over its in-flight limit",
+		    j->pipe_id);
+	nng_msg_clear(m);
+	if (wire_reply_error(SCTAG__V1__CODE__UNAVAILABLE, msg, NULL, 0, &out,
+	    &len) == 0)
+		(void)nng_msg_append(m, out, len);
+	free(out);
+	send_msg(j, m);
+}
+
+static void
+job_cb(void *arg)
+{
+	struct rpc_job *j = arg;
+	struct rpc *r = j->rpc;
+	nng_msg *m;
+	uint64_t one = 1;
+	int rv = nng_aio_result(j->aio), over;
+
+	if (j->state == W_SEND) {
+		if (rv != 0)
+			nng_msg_free(nng_aio_get_msg(j->aio));
+		nng_mtx_lock(r->mtx);
+		inflight_add(r, j->pipe_id, -1);
+		nng_mtx_unlock(r->mtx);
+		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+			return;
+		recv_next(j);
+		return;
+	}
+	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+		return;
+	if (rv != 0) {
+		recv_next(j);
+		return;
+	}
+	m = nng_aio_get_msg(j->aio);
+	j->pipe_id = (uint32_t)nng_pipe_id(nng_msg_get_pipe(m));
+	peer_of(m, &j->peer);
+	nng_mtx_lock(r->mtx);
+	over = inflight_add(r, j->pipe_id, +1) > RPC_PER_CONN;
+	if (!over) {
+		j->req = m;
+		j->state = W_WAIT;
+		j->next = NULL;
+		if (r->qtail)
+			r->qtail->next = j;
+		else
+			r->qhead = j;
+		r->qtail = j;
+	}
+	nng_mtx_unlock(r->mtx);
+	if (over) {
+		busy(j, m);
+		return;
+	}
+	if (write(r->efd, &one, sizeof(one)) != sizeof(one))
+		log_warn("api: eventfd: %s", strerror(errno));
+}
+
+int
+rpc_fd(const struct rpc *r)
+{
+	return r->efd;
+}
+
+struct rpc_job *
+rpc_take(struct rpc *r)
+{
+	struct rpc_job *j;
+	uint64_t v;
+
+	nng_mtx_lock(r->mtx);
+	if ((j = r->qhead) != NULL) {
+		r->qhead = j->next;
+		if (!r->qhead)
+			r->qtail = NULL;
+	}
+	if (!r->qhead)
+		(void)!read(r->efd, &v, sizeof(v));	/* nonblocking */
+	nng_mtx_unlock(r->mtx);
+	return j;
+}
+
+const uint8_t *
+rpc_job_body(const struct rpc_job *j, size_t *len)
+{
+	*len = nng_msg_len(j->req);
+	return nng_msg_body(j->req);
+}
+
+void
+rpc_job_peer(const struct rpc_job *j, struct dispatch_peer *p)
+{
+	*p = j->peer;
+}
+
+void
+rpc_answer(struct rpc_job *j, const uint8_t *reply, size_t len)
+{
+	nng_msg *m = j->req;
+
+	j->req = NULL;
+	nng_msg_clear(m);
+	if (nng_msg_append(m, reply, len) != 0)
+		nng_msg_clear(m);	/* the client times out; we go on */
+	send_msg(j, m);
+}
+
+static int
+start_ipc(struct rpc *r, char *err, size_t errlen)
+{
+	int rv;
+
+	if ((rv = nng_listener_create(&r->ipc_l, r->sock, r->ipc_url)) != 0 ||
+	    (rv = nng_listener_set_int(r->ipc_l, NNG_OPT_IPC_PERMISSIONS,
+	    0660)) != 0 || (rv = nng_listener_start(r->ipc_l, 0)) != 0) {
+		snprintf(err, errlen, "listening on %s: %s", r->ipc_url,
+		    nng_strerror(rv));
+		return -EADDRNOTAVAIL;
+	}
+	r->have_ipc = 1;
+	return 0;
+}
+
+static int
+start_tls(struct rpc *r, const struct rpc_opts *o, char *err, size_t errlen)
+{
+	nng_tls_config *cfg = NULL;
+	nng_listener l;
+	const char *step = "TLS configuration";
+	int rv;
+
+	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) != 0)
+		goto fail;
+	step = "TLS version";
+	if ((rv = nng_tls_config_version(cfg, NNG_TLS_1_2, NNG_TLS_1_2)) != 0)
+		goto fail;
+	step = "agent certificate and key (ECDSA, PEM)";
+	if ((rv = nng_tls_config_own_cert(cfg, o->tls_cert_pem,
+	    o->tls_key_pem, NULL)) != 0)
+		goto fail;
+	step = "client CA";
+	if ((rv = nng_tls_config_ca_chain(cfg, o->tls_ca_pem, NULL)) != 0)
+		goto fail;
+	if ((rv = nng_tls_config_auth_mode(cfg,
+	    NNG_TLS_AUTH_MODE_REQUIRED)) != 0)
+		goto fail;
+	step = o->tls_url;
+	if ((rv = nng_listener_create(&l, r->sock, o->tls_url)) != 0 ||
+	    (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg)) != 0 ||
+	    (rv = nng_listener_start(l, 0)) != 0)
+		goto fail;
+	nng_tls_config_free(cfg);	/* the listener holds its own */
+	return 0;
+fail:
+	snprintf(err, errlen, "TLS listener: %s: %s", step, nng_strerror(rv));
+	if (cfg)
+		nng_tls_config_free(cfg);
+	return -EINVAL;
+}
+
+/*
+ * The probe: an unsigned Ping over ipc as our own uid, every
+ * RPC_PROBE_EVERY_MS. Any reply means the listener works.
+ */
+static int
+probe_once(struct rpc *r)
+{
+	Sctag__V1__Request req = SCTAG__V1__REQUEST__INIT;
+	Sctag__V1__PingRequest ping = SCTAG__V1__PING_REQUEST__INIT;
+	uint8_t nonce[16], rid[16], *buf = NULL;
+	size_t len = 0;
+	nng_socket s;
+	nng_msg *m = NULL;
+	int rv;
+
+	randombytes_buf(nonce, sizeof(nonce));
+	randombytes_buf(rid, sizeof(rid));
+	req.target_host = r->host;
+	req.timestamp_ms = dispatch_now_ms();
+	req.nonce.data = nonce;
+	req.nonce.len = sizeof(nonce);
+	req.request_id.data = rid;
+	req.request_id.len = sizeof(rid);
+	req.call_case = SCTAG__V1__REQUEST__CALL_PING;
+	req.ping = &ping;
+	if (wire_request_build(&req, NULL, &buf, &len) != 0)
+		return 0;	/* not the listener's fault */
+	if ((rv = nng_req0_open(&s)) != 0) {
+		free(buf);
+		return 0;
+	}
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 3000);
+	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 3000);
+	nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	rv = nng_dial(s, r->ipc_url, NULL, NNG_FLAG_NONBLOCK);
+	if (rv == 0)
+		rv = nng_send(s, buf, len, 0);
+	if (rv == 0)
+		rv = nng_recvmsg(s, &m, 0);
+	if (m)
+		nng_msg_free(m);
+	free(buf);
+	nng_close(s);
+	return rv == 0 ? 0 : -1;
+}
+
+static void *
+probe_main(void *arg)
+{
+	struct rpc *r = arg;
+	int waited;
+
+	while (!atomic_load(&r->stopping)) {
+		for (waited = 0; waited < RPC_PROBE_EVERY_MS &&
+		    !atomic_load(&r->stopping); waited += 100)
+			nng_msleep(100);
+		if (atomic_load(&r->stopping))
+			break;
+		if (probe_once(r) != 0)
+			atomic_store(&r->probe_failed, 1);
+	}
+	return NULL;
+}
+
+void
+rpc_tick(struct rpc *r)
+{
+	char err[256];
+
+	if (!r->have_ipc || !atomic_exchange(&r->probe_failed, 0))
+		return;
+	log_warn("api: the ipc listener does not answer (NNG bug #1518?); "
+	    "recreating it");
+	nng_listener_close(r->ipc_l);
+	r->have_ipc = 0;
+	if (start_ipc(r, err, sizeof(err)) != 0)
+		log_err("api: %s", err);
+}
+
+int
+rpc_start(struct rpc **out, const struct rpc_opts *o, char *err,
+    size_t errlen)
+{
+	struct rpc *r;
+	int i, rv, rc = -EINVAL;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r->efd = -1;
+	snprintf(r->host, sizeof(r->host), "%s", o->host);
+	if ((r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    nng_mtx_alloc(&r->mtx) != 0) {
+		snprintf(err, errlen, "eventfd/mutex: %s", strerror(errno));
+		goto fail;
+	}
+	if ((rv = nng_rep0_open(&r->sock)) != 0) {
+		snprintf(err, errlen, "rep socket: %s", nng_strerror(rv));
+		goto fail;
+	}
+	/* Set before the listeners: they copy it (default 0 = unlimited). */
+	nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, RPC_MAX_MSG);
+	if (o->ipc_path) {
+		snprintf(r->ipc_url, sizeof(r->ipc_url), "ipc://%s",
+		    o->ipc_path);
+		if ((rc = start_ipc(r, err, errlen)) != 0)
+			goto fail;
+	}
+	if (o->tls_url && (rc = start_tls(r, o, err, errlen)) != 0)
+		goto fail;
+	r->njobs = RPC_CONTEXTS;
+	if ((r->jobs = calloc((size_t)r->njobs, sizeof(*r->jobs))) == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < r->njobs; i++) {
+		struct rpc_job *j = &r->jobs[i];
+
+		j->rpc = r;
+		if ((rv = nng_aio_alloc(&j->aio, job_cb, j)) != 0 ||
+		    (rv = nng_ctx_open(&j->ctx, r->sock)) != 0) {
+			snprintf(err, errlen, "context: %s", nng_strerror(rv));
+			rc = -ENOMEM;
+			goto fail;
+		}
+	}
+	for (i = 0; i < r->njobs; i++)
+		recv_next(&r->jobs[i]);
+	if (r->have_ipc && pthread_create(&r->probe, NULL, probe_main, r) == 0)
+		r->probe_started = 1;
+	*out = r;
+	return 0;
+fail:
+	rpc_stop(r);
+	return rc ? rc : -EINVAL;
+}
+
+void
+rpc_stop(struct rpc *r)
+{
+	int i;
+
+	if (!r)
+		return;
+	atomic_store(&r->stopping, 1);
+	if (r->probe_started)
+		pthread_join(r->probe, NULL);
+	/* aios first, then contexts, then the socket (nng_close waits). */
+	for (i = 0; i < r->njobs; i++)
+		if (r->jobs[i].aio)
+			nng_aio_stop(r->jobs[i].aio);
+	for (i = 0; i < r->njobs; i++) {
+		if (r->jobs[i].req)
+			nng_msg_free(r->jobs[i].req);
+		if (r->jobs[i].aio) {
+			nng_ctx_close(r->jobs[i].ctx);
+			nng_aio_free(r->jobs[i].aio);
+		}
+	}
+	free(r->jobs);
+	if (nng_socket_id(r->sock) > 0)
+		nng_close(r->sock);
+	if (r->mtx)
+		nng_mtx_free(r->mtx);
+	if (r->efd >= 0)
+		close(r->efd);
+	free(r);
+}
