@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -227,6 +228,7 @@ free_api(struct api_prep *ap)
 	free(ap->cert);
 	free(ap->key);
 	free(ap->ca);
+	ap->cert = ap->key = ap->ca = NULL;
 }
 
 /* In the child: nothing of the parent's but stdio and the fds in keep[]. */
@@ -255,6 +257,21 @@ close_other_fds(const int *keep, int nkeep)
 			lo = fd + 1;
 	}
 	close_range(lo, ~0U, 0);
+}
+
+/*
+ * Every API connection is an fd, and NNG 1.5.2 has no connection cap: take
+ * the hard limit (LimitNOFILE in the unit) rather than the 1,024 default.
+ */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static int
@@ -463,6 +480,7 @@ main(int argc, char **argv)
 		    "then drops to user '%s' itself", cfg.user);
 		goto out;
 	}
+	raise_fd_limit();
 	if ((sfd = block_signals()) < 0) {
 		log_err("signalfd: %s", strerror(errno));
 		goto out;

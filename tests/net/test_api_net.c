@@ -1,0 +1,764 @@
+/*
+ * test_api_net.c: the control API of a real sctagd, over ipc and over
+ * mutual TLS from another network namespace, with certificates made by
+ * certs/mkcerts.sh and keys enrolled in authorized_keys.
+ *
+ * The requests are built, signed, tampered with and checked here with the
+ * project's codec; the bytes travel through sctag-apiclient, a real NNG req
+ * socket exec'd inside namespace B (this process can not move NNG there:
+ * Criterion already runs NNG's threads in the root namespace). Every
+ * attack is answered with its code, or refused by TLS, while the flow
+ * table and the kernel's rule map stay as they were.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <criterion/criterion.h>
+#include <sodium.h>
+
+#include "keys.h"
+#include "nettest.h"
+#include "tag.h"
+#include "wire.h"
+
+#define HOST		"agent-a"
+#define TLS_URL		"tls+tcp://[" NT_ADDR_A "]:7443"
+#define WAIT_MS		4000
+
+TestSuite(api, .init = nettest_setup, .fini = nettest_teardown,
+    .timeout = 120);
+
+static struct nt_daemon daemon_;
+static char dir[256], ipc_url[600], ca[600], client_pem[600], other_pem[600];
+static struct keys_secret *k_orch, *k_mon, *k_adm, *k_stranger;
+
+struct client {
+	const char			*url;
+	const char			*cert;		/* NULL: no client cert */
+	const char			*server_name;
+	const struct keys_secret	*key;		/* NULL: unsigned */
+};
+
+static void
+sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	cr_assert_eq(system(cmd), 0, "'%s' failed", cmd);
+}
+
+static struct keys_secret *
+make_key(const char *name, char *pub_b64)
+{
+	char sk[700], pub[700], err[256];
+	uint8_t pk[32];
+	struct keys_secret *ks;
+
+	snprintf(sk, sizeof(sk), "%s/%s.key", dir, name);
+	snprintf(pub, sizeof(pub), "%s/%s.pub", dir, name);
+	cr_assert_eq(keys_generate(sk, pub, pk, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(keys_load_secret(sk, &ks, err, sizeof(err)), 0, "%s",
+	    err);
+	keys_format_public(pk, pub_b64);
+	return ks;
+}
+
+/* Certificates, keys, authorized_keys, config; sctagd in A; us in B. */
+static void
+api_up(void)
+{
+	const char *src = getenv("SCTAG_SOURCE_DIR");
+	const char *args[] = { "-f", "-v", "-c", NULL, "-i", nt.if_a, NULL };
+	char cfg[1024], keys[700], fifo[700], b_orch[KEYS_B64_SIZE],
+	    b_mon[KEYS_B64_SIZE], b_adm[KEYS_B64_SIZE], b_str[KEYS_B64_SIZE],
+	    err[256], log[8192];
+	FILE *f;
+	int rc;
+
+	cr_assert_not_null(src, "SCTAG_SOURCE_DIR is not set (ctest sets it)");
+	cr_assert_geq(sodium_init(), 0);
+	snprintf(dir, sizeof(dir), "%s", nt.tmpdir);
+	/* The network process ("nobody") must reach its socket and keys. */
+	cr_assert_eq(chmod(dir, 0711), 0);
+	sh("sh %s/certs/mkcerts.sh -d %s ca >/dev/null", src, dir);
+	sh("sh %s/certs/mkcerts.sh -d %s agent %s %s >/dev/null", src, dir,
+	    HOST, NT_ADDR_A);
+	sh("sh %s/certs/mkcerts.sh -d %s client fts >/dev/null", src, dir);
+	sh("sh %s/certs/mkcerts.sh -d %s/other ca 'another CA' >/dev/null",
+	    src, dir);
+	sh("sh %s/certs/mkcerts.sh -d %s/other client fts >/dev/null", src,
+	    dir);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
+	snprintf(client_pem, sizeof(client_pem), "%s/client-fts.pem", dir);
+	snprintf(other_pem, sizeof(other_pem), "%s/other/client-fts.pem", dir);
+
+	k_orch = make_key("orch", b_orch);
+	k_mon = make_key("mon", b_mon);
+	k_adm = make_key("adm", b_adm);
+	k_stranger = make_key("stranger", b_str);
+	snprintf(keys, sizeof(keys), "%s/authorized_keys", dir);
+	cr_assert_not_null(f = fopen(keys, "w"));
+	fprintf(f, "# enrolled for the test\norchestrator %s fts-1\n"
+	    "monitor %s dashboard\nadmin %s operator\n", b_orch, b_mon, b_adm);
+	fclose(f);
+	cr_assert_eq(chmod(keys, 0644), 0);
+
+	snprintf(cfg, sizeof(cfg), "%s/sctagd.json", dir);
+	snprintf(fifo, sizeof(fifo), "%s/flowd", dir);
+	snprintf(ipc_url, sizeof(ipc_url), "ipc://%s/api/sctagd.sock", dir);
+	cr_assert_not_null(f = fopen(cfg, "w"));
+	fprintf(f, "{\"user\": \"nobody\", \"host\": \"%s\", \"api\": {"
+	    "\"ipc\": \"%s/api/sctagd.sock\", \"admin_group\": null, "
+	    "\"authorized_keys\": \"%s\", \"tls\": {\"listen\": \"%s\", "
+	    "\"cert\": \"%s/agent-%s.crt\", \"key\": \"%s/agent-%s.key\", "
+	    "\"ca\": \"%s\"}}, \"marker\": {\"pin_dir\": \"%s\"}, "
+	    "\"pipe\": {\"path\": \"%s\"}}\n", HOST, dir, keys, TLS_URL, dir,
+	    HOST, dir, HOST, ca, nt.pin_dir, fifo);
+	fclose(f);
+
+	args[3] = cfg;
+	memset(&daemon_, 0, sizeof(daemon_));
+	snprintf(daemon_.log, sizeof(daemon_.log), "%s/sctagd.log", nt.tmpdir);
+	cr_assert_eq(nt_daemon_spawn(&daemon_, nt.ns_a, args, fifo, err,
+	    sizeof(err)), 0, "%s", err);
+	rc = nt_daemon_wait_ready(&daemon_, 15000);
+	if (rc == 0)
+		rc = nt_daemon_log_wait(&daemon_, "api: ipc://", 5000);
+	if (rc != 0)
+		nt_daemon_log(&daemon_, log, sizeof(log));
+	cr_assert_eq(rc, 0, "sctagd not ready; its log:\n%s", log);
+}
+
+static void
+api_down(void)
+{
+	char log[8192];
+	int rc;
+
+	rc = nt_daemon_stop(&daemon_, 5000);
+	nt_daemon_log(&daemon_, log, sizeof(log));
+	cr_assert_eq(rc, 0, "sctagd exit %d; log:\n%s", rc, log);
+	cr_assert(!nt_path_exists(nt.pin_dir), "sctagd left %s", nt.pin_dir);
+	keys_free_secret(k_orch);
+	keys_free_secret(k_mon);
+	keys_free_secret(k_adm);
+	keys_free_secret(k_stranger);
+}
+
+/* --- the client -------------------------------------------------------- */
+
+struct reply_bytes {
+	uint8_t	buf[128 * 1024];
+	size_t	len;
+	char	err[512];
+};
+
+/*
+ * One exchange through sctag-apiclient, inside B for TLS. 0 and the reply
+ * bytes, or -1 and what NNG said.
+ */
+static int
+exchange(const struct client *c, const void *req, size_t len,
+    struct reply_bytes *rb)
+{
+	const char *argv[12];
+	char tmo[16], nspath[300];
+	int in[2], out[2], er[2], n = 0, fd, status;
+	ssize_t k;
+	size_t el = 0;
+	pid_t pid;
+
+	rb->len = 0;
+	rb->err[0] = '\0';
+	argv[n++] = APICLIENT_PATH;
+	argv[n++] = c->url;
+	argv[n++] = "--ca";
+	argv[n++] = ca;
+	if (c->cert) {
+		argv[n++] = "--cert";
+		argv[n++] = c->cert;
+	}
+	if (c->server_name) {
+		argv[n++] = "--server-name";
+		argv[n++] = c->server_name;
+	}
+	snprintf(tmo, sizeof(tmo), "%d", WAIT_MS);
+	argv[n++] = "--timeout";
+	argv[n++] = tmo;
+	argv[n] = NULL;
+	snprintf(nspath, sizeof(nspath), "/var/run/netns/%s", nt.ns_b);
+	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(er, O_CLOEXEC), 0);
+	cr_assert_geq(pid = fork(), 0);
+	if (pid == 0) {
+		if (strncmp(c->url, "ipc://", 6) != 0) {
+			if ((fd = open(nspath, O_RDONLY)) < 0 ||
+			    setns(fd, CLONE_NEWNET) != 0)
+				_exit(126);
+		}
+		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 ||
+		    dup2(er[1], 2) < 0)
+			_exit(126);
+		execv(APICLIENT_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	nt_track_pid(pid);
+	close(in[0]);
+	close(out[1]);
+	close(er[1]);
+	/* The client reads all of stdin before it dials. */
+	if (len > 0 && write(in[1], req, len) != (ssize_t)len)
+		cr_assert_fail("writing the request to the client");
+	close(in[1]);
+	while (rb->len < sizeof(rb->buf) &&
+	    (k = read(out[0], rb->buf + rb->len, sizeof(rb->buf) -
+	    rb->len)) > 0)
+		rb->len += (size_t)k;
+	while (el < sizeof(rb->err) - 1 &&
+	    (k = read(er[0], rb->err + el, sizeof(rb->err) - 1 - el)) > 0)
+		el += (size_t)k;
+	rb->err[el] = '\0';
+	close(out[0]);
+	close(er[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	nt_untrack_pid(pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (el == 0)
+		snprintf(rb->err, sizeof(rb->err), "client exit status %d",
+		    status);
+	return -1;
+}
+
+static void
+header(Sctag__V1__Request *r, uint8_t nonce[16], uint8_t rid[16])
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	randombytes_buf(nonce, 16);
+	randombytes_buf(rid, 16);
+	r->target_host = (char *)HOST;
+	r->timestamp_ms = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	r->nonce.data = nonce;
+	r->nonce.len = 16;
+	r->request_id.data = rid;
+	r->request_id.len = 16;
+}
+
+/* Send bytes; the parsed reply (free with wire_reply_free) or NULL. */
+static Sctag__V1__Reply *
+call_bytes(const struct client *c, const uint8_t *buf, size_t len,
+    struct reply_bytes *rb)
+{
+	Sctag__V1__Reply *rep = NULL;
+	struct wire_err we;
+
+	if (exchange(c, buf, len, rb) != 0)
+		return NULL;
+	cr_assert_eq(wire_reply_parse(rb->buf, rb->len, &rep, &we), 0,
+	    "unreadable reply: %s", we.msg);
+	return rep;
+}
+
+static Sctag__V1__Reply *
+call(const struct client *c, Sctag__V1__Request *r)
+{
+	static struct reply_bytes rb;
+	Sctag__V1__Reply *rep;
+	uint8_t *buf;
+	size_t len;
+
+	cr_assert_eq(wire_request_build(r, c->key, &buf, &len), 0);
+	rep = call_bytes(c, buf, len, &rb);
+	free(buf);
+	if (!rep) {
+		static char log[16384];
+
+		nt_daemon_log(&daemon_, log, sizeof(log));
+		cr_assert_fail("no reply from %s: %s; sctagd's log:\n%s",
+		    c->url, rb.err, log);
+	}
+	return rep;
+}
+
+static void
+expect_code(Sctag__V1__Reply *rep, Sctag__V1__Code code, const char *needle)
+{
+	cr_assert_eq(rep->code, code, "code %s (%s), want %s",
+	    wire_code_name(rep->code), rep->message, wire_code_name(code));
+	if (needle)
+		cr_assert_not_null(strstr(rep->message, needle),
+		    "message '%s' lacks '%s'", rep->message, needle);
+	wire_reply_free(rep);
+}
+
+/* A StartFlow request for UDP A:4000 -> B:5000 with cms/14 (or as told). */
+struct start_req {
+	Sctag__V1__Request		r;
+	Sctag__V1__StartFlowRequest	sf;
+	Sctag__V1__FlowSpec		spec;
+	Sctag__V1__Tag			tag;
+	uint8_t				nonce[16], rid[16];
+};
+
+static Sctag__V1__Request *
+start_req(struct start_req *s, uint32_t sport, const char *exp,
+    const char *act)
+{
+	sctag__v1__request__init(&s->r);
+	sctag__v1__start_flow_request__init(&s->sf);
+	sctag__v1__flow_spec__init(&s->spec);
+	sctag__v1__tag__init(&s->tag);
+	header(&s->r, s->nonce, s->rid);
+	s->spec.protocol = SCTAG__V1__PROTOCOL__PROTOCOL_UDP;
+	s->spec.src = (char *)NT_ADDR_A;
+	s->spec.src_port = sport;
+	s->spec.dst = (char *)NT_ADDR_B;
+	s->spec.dst_port = 5000;
+	s->tag.experiment = (char *)exp;
+	s->tag.activity = (char *)act;
+	s->spec.tag = &s->tag;
+	s->sf.flow = &s->spec;
+	s->r.call_case = SCTAG__V1__REQUEST__CALL_START_FLOW;
+	s->r.start_flow = &s->sf;
+	return &s->r;
+}
+
+struct simple_req {
+	Sctag__V1__Request		r;
+	Sctag__V1__GetStatusRequest	gs;
+	Sctag__V1__ListFlowsRequest	lf;
+	Sctag__V1__DrainRequest		dr;
+	Sctag__V1__EndFlowRequest	ef;
+	uint8_t				nonce[16], rid[16];
+};
+
+static Sctag__V1__Request *
+simple_req(struct simple_req *s, Sctag__V1__Request__CallCase call)
+{
+	sctag__v1__request__init(&s->r);
+	sctag__v1__get_status_request__init(&s->gs);
+	sctag__v1__list_flows_request__init(&s->lf);
+	sctag__v1__drain_request__init(&s->dr);
+	sctag__v1__end_flow_request__init(&s->ef);
+	header(&s->r, s->nonce, s->rid);
+	s->r.call_case = call;
+	s->r.get_status = &s->gs;	/* a union: the right member is set */
+	if (call == SCTAG__V1__REQUEST__CALL_LIST_FLOWS)
+		s->r.list_flows = &s->lf;
+	else if (call == SCTAG__V1__REQUEST__CALL_DRAIN)
+		s->r.drain = &s->dr;
+	else if (call == SCTAG__V1__REQUEST__CALL_END_FLOW)
+		s->r.end_flow = &s->ef;
+	return &s->r;
+}
+
+static const struct client ipc_root = { NULL, NULL, NULL, NULL };
+
+static struct client
+ipc(void)
+{
+	struct client c = ipc_root;
+
+	c.url = ipc_url;
+	return c;
+}
+
+static struct client
+tls(const struct keys_secret *key)
+{
+	struct client c = { TLS_URL, client_pem, HOST, key };
+
+	return c;
+}
+
+/* Flows in the agent's table (asked as root over ipc). */
+static uint64_t
+table_total(void)
+{
+	struct client c = ipc();
+	struct simple_req s;
+	Sctag__V1__Reply *rep;
+	uint64_t total;
+
+	rep = call(&c, simple_req(&s, SCTAG__V1__REQUEST__CALL_LIST_FLOWS));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	total = rep->list_flows->total;
+	wire_reply_free(rep);
+	return total;
+}
+
+/* Rules in the kernel's hash map, read from its pin. */
+static int
+kernel_rules(void)
+{
+	struct mk_key k, next;
+	char path[700];
+	int fd, n = 0;
+
+	snprintf(path, sizeof(path), "%s/mk_rules", nt.pin_dir);
+	cr_assert_geq(fd = bpf_obj_get(path), 0, "%s: %s", path,
+	    strerror(errno));
+	if (bpf_map_get_next_key(fd, NULL, &next) == 0)
+		do {
+			n++;
+			k = next;
+		} while (bpf_map_get_next_key(fd, &k, &next) == 0 && n < 100000);
+	close(fd);
+	return n;
+}
+
+/* UDP A:sport -> B:5000, captured on B; every packet checked. */
+static void
+udp_marked(uint16_t sport, uint32_t exp, uint32_t act, int marked)
+{
+	const struct cap_pkt *p[16];
+	struct capture *cap;
+	struct cap_tuple t;
+	size_t n;
+
+	cap = nettest_capture(nt.ns_b, nt.if_b, 64);
+	cap_tuple_make(&t, IPPROTO_UDP, NT_ADDR_A, sport, NT_ADDR_B, 5000);
+	nettest_udp(NT_ADDR_A, sport, NT_ADDR_B, 5000, -1, 100, 4);
+	nettest_expect(cap, &t, 4);
+	n = nettest_flow(cap, IPPROTO_UDP, NT_ADDR_A, sport, NT_ADDR_B, 5000,
+	    p, 16);
+	cr_assert_eq(n, 4);
+	if (marked)
+		nettest_check_marked(p, n, exp, act, 0, "API flow");
+	else
+		nettest_check_unmarked(p, n, 0, "ended API flow");
+	cap_free(cap);
+}
+
+/* --- tests ---------------------------------------------------------------- */
+
+/* Over ipc, root is admin without a signature: every call works. */
+Test(api, ipc_calls_as_root)
+{
+	struct client c;
+	struct start_req st;
+	struct simple_req s;
+	Sctag__V1__Reply *rep;
+	uint64_t id;
+
+	api_up();
+	c = ipc();
+	rep = call(&c, start_req(&st, 4000, "CMS", "Analysis Input"));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert(rep->start_flow->created);
+	id = rep->start_flow->flow->id;
+	cr_assert_eq(rep->start_flow->flow->experiment, 3);
+	cr_assert_eq(rep->start_flow->flow->activity, 14);
+	cr_assert_str_eq(rep->start_flow->flow->owner, "uid:0");
+	wire_reply_free(rep);
+	udp_marked(4000, 3, 14, 1);
+
+	/* The same spec written another way is the same flow. */
+	rep = call(&c, start_req(&st, 4000, "3", "14"));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert(!rep->start_flow->created);
+	cr_assert_eq(rep->start_flow->flow->id, id);
+	wire_reply_free(rep);
+	cr_assert_eq(table_total(), 1);
+
+	rep = call(&c, simple_req(&s, SCTAG__V1__REQUEST__CALL_GET_STATUS));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert_str_eq(rep->get_status->host, HOST);
+	cr_assert_eq(rep->get_status->used, 1);
+	wire_reply_free(rep);
+
+	simple_req(&s, SCTAG__V1__REQUEST__CALL_END_FLOW);
+	s.ef.which_case = SCTAG__V1__END_FLOW_REQUEST__WHICH_ID;
+	s.ef.id = id;
+	rep = call(&c, &s.r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	wire_reply_free(rep);
+	udp_marked(4000, 3, 14, 0);
+	cr_assert_eq(table_total(), 0);
+	cr_assert_eq(kernel_rules(), 0);
+
+	/* Ending it again: NOT_FOUND, by name. */
+	s.r.request_id.data[0] ^= 1;
+	s.r.nonce.data[0] ^= 1;
+	expect_code(call(&c, &s.r), SCTAG__V1__CODE__NOT_FOUND, "flow");
+	api_down();
+}
+
+/* A signed StartFlow over mutual TLS from B marks A's packets. */
+Test(api, tls_orchestrator_marks_and_roles_hold)
+{
+	struct client orch, mon, adm;
+	struct start_req st;
+	struct simple_req s;
+	Sctag__V1__Reply *rep;
+
+	api_up();
+	orch = tls(k_orch);
+	mon = tls(k_mon);
+	adm = tls(k_adm);
+	rep = call(&orch, start_req(&st, 4001, "atlas", "Data Consolidation"));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert_str_eq(rep->start_flow->flow->owner, "fts-1");
+	wire_reply_free(rep);
+	udp_marked(4001, 2, 4, 1);
+
+	/* A resend of the same request (REQ retries) gets the first reply. */
+	rep = call(&orch, &st.r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert(rep->start_flow->created, "not the first reply");
+	wire_reply_free(rep);
+
+	rep = call(&mon, simple_req(&s, SCTAG__V1__REQUEST__CALL_LIST_FLOWS));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert_eq(rep->list_flows->n_flows, 1);
+	wire_reply_free(rep);
+	expect_code(call(&mon, start_req(&st, 4002, "cms", "1")),
+	    SCTAG__V1__CODE__PERMISSION_DENIED, "role monitor may not");
+	expect_code(call(&orch, simple_req(&s, SCTAG__V1__REQUEST__CALL_DRAIN)),
+	    SCTAG__V1__CODE__PERMISSION_DENIED, "role orchestrator may not");
+	cr_assert_eq(table_total(), 1);
+
+	rep = call(&adm, simple_req(&s, SCTAG__V1__REQUEST__CALL_DRAIN));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert_eq(rep->drain->ended, 1);
+	wire_reply_free(rep);
+	udp_marked(4001, 2, 4, 0);
+	cr_assert_eq(kernel_rules(), 0);
+	api_down();
+}
+
+/* Bytes that must be refused, built from a valid signed request. */
+enum attack {
+	A_UNKNOWN_KEY, A_BAD_SIGNATURE, A_BODY_CHANGED, A_REPLAYED_NONCE,
+	A_STALE, A_FUTURE, A_WRONG_HOST, A_UNSIGNED_TLS, A_GARBAGE,
+	A_TRUNCATED, A_NESTED, A_MAX
+};
+
+static const struct {
+	Sctag__V1__Code	code;
+	const char	*needle;
+} attack_want[A_MAX] = {
+	[A_UNKNOWN_KEY] = { SCTAG__V1__CODE__UNAUTHENTICATED, "unknown key" },
+	[A_BAD_SIGNATURE] = { SCTAG__V1__CODE__UNAUTHENTICATED, "signature" },
+	[A_BODY_CHANGED] = { SCTAG__V1__CODE__UNAUTHENTICATED, "signature" },
+	[A_REPLAYED_NONCE] = { SCTAG__V1__CODE__UNAUTHENTICATED, "nonce" },
+	[A_STALE] = { SCTAG__V1__CODE__UNAUTHENTICATED, "stale timestamp" },
+	[A_FUTURE] = { SCTAG__V1__CODE__UNAUTHENTICATED, "future" },
+	[A_WRONG_HOST] = { SCTAG__V1__CODE__PERMISSION_DENIED, "host" },
+	[A_UNSIGNED_TLS] = { SCTAG__V1__CODE__UNAUTHENTICATED, "signed" },
+	[A_GARBAGE] = { SCTAG__V1__CODE__INVALID_ARGUMENT, NULL },
+	[A_TRUNCATED] = { SCTAG__V1__CODE__INVALID_ARGUMENT, NULL },
+	[A_NESTED] = { SCTAG__V1__CODE__INVALID_ARGUMENT, NULL },
+};
+
+static void
+attack_bytes(enum attack a, uint8_t **buf, size_t *len,
+    struct start_req *used)
+{
+	struct start_req st;
+	const struct keys_secret *key = k_orch;
+	size_t i;
+
+	start_req(&st, 4100 + a, "cms", "14");
+	switch (a) {
+	case A_UNKNOWN_KEY:
+		key = k_stranger;
+		break;
+	case A_REPLAYED_NONCE:
+		memcpy(st.nonce, used->nonce, 16);	/* new request id */
+		break;
+	case A_STALE:
+		st.r.timestamp_ms -= 120000;
+		break;
+	case A_FUTURE:
+		st.r.timestamp_ms += 120000;
+		break;
+	case A_WRONG_HOST:
+		st.r.target_host = (char *)"agent-b";
+		break;
+	case A_UNSIGNED_TLS:
+		key = NULL;
+		break;
+	default:
+		break;
+	}
+	cr_assert_eq(wire_request_build(&st.r, key, buf, len), 0);
+	switch (a) {
+	case A_BAD_SIGNATURE:
+		(*buf)[*len - 1] ^= 0x55;	/* the signature is last */
+		break;
+	case A_BODY_CHANGED:
+		/* The body comes first: flip a byte inside it. */
+		(*buf)[6] ^= 0x01;
+		break;
+	case A_GARBAGE:
+		for (i = 0; i < *len; i++)
+			(*buf)[i] = (uint8_t)(0xff - i);
+		break;
+	case A_TRUNCATED:
+		*len = *len * 2 / 3;
+		break;
+	case A_NESTED: {
+		/* 4,000 nested length-delimited fields, as an Envelope. */
+		size_t depth = 4000, n = 0;
+		uint8_t *b = malloc(depth * 4 + 16);
+
+		cr_assert_not_null(b);
+		for (i = 0; i < depth; i++) {
+			size_t rest = (depth - i - 1) * 3;
+
+			b[n++] = 0x0a;
+			b[n++] = (uint8_t)(0x80 | (rest & 0x7f));
+			b[n++] = (uint8_t)(rest >> 7);
+		}
+		free(*buf);
+		*buf = b;
+		*len = n;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/*
+ * The attack table: each is refused with its code (or by TLS), and
+ * neither the flow table nor the kernel's rules change.
+ */
+Test(api, attacks_are_refused_and_change_nothing, .timeout = 180)
+{
+	static struct reply_bytes rb;
+	static uint8_t big[100 * 1024];
+	struct client orch, c;
+	struct start_req legit;
+	Sctag__V1__Reply *rep;
+	uint8_t *buf;
+	size_t len;
+	int a, rules;
+
+	api_up();
+	orch = tls(k_orch);
+	rep = call(&orch, start_req(&legit, 4099, "atlas", "4"));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	wire_reply_free(rep);
+	rules = kernel_rules();
+	cr_assert_eq(rules, 1);
+
+	for (a = 0; a < A_MAX; a++) {
+		attack_bytes((enum attack)a, &buf, &len, &legit);
+		rep = call_bytes(&orch, buf, len, &rb);
+		free(buf);
+		cr_assert_not_null(rep, "attack %d: no reply: %s", a, rb.err);
+		cr_assert_eq(rep->code, attack_want[a].code, "attack %d: %s "
+		    "(%s), want %s", a, wire_code_name(rep->code),
+		    rep->message, wire_code_name(attack_want[a].code));
+		if (attack_want[a].needle)
+			cr_assert_not_null(strstr(rep->message,
+			    attack_want[a].needle), "attack %d: message '%s' "
+			    "lacks '%s'", a, rep->message,
+			    attack_want[a].needle);
+		wire_reply_free(rep);
+		cr_assert_eq(table_total(), 1, "attack %d changed the table",
+		    a);
+		cr_assert_eq(kernel_rules(), rules, "attack %d changed the "
+		    "kernel's rules", a);
+	}
+
+	/* TLS refuses before any byte reaches the parser. */
+	c = orch;
+	c.cert = NULL;
+	cr_assert_neq(exchange(&c, "x", 1, &rb), 0, "no client certificate: "
+	    "accepted");
+	c = orch;
+	c.cert = other_pem;
+	cr_assert_neq(exchange(&c, "x", 1, &rb), 0, "certificate from "
+	    "another CA: accepted");
+	c = orch;
+	c.server_name = "agent-b";
+	cr_assert_neq(exchange(&c, "x", 1, &rb), 0, "wrong server name: "
+	    "accepted");
+
+	/* Oversized: NNG drops the connection; no reply, agent fine. */
+	memset(big, 0x0a, sizeof(big));
+	cr_assert_neq(exchange(&orch, big, sizeof(big), &rb), 0,
+	    "a 100 KiB message got a reply");
+
+	cr_assert_eq(table_total(), 1);
+	cr_assert_eq(kernel_rules(), rules);
+	/* And the agent still serves. */
+	rep = call(&orch, start_req(&legit, 4098, "cms", "14"));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	wire_reply_free(rep);
+	api_down();
+}
+
+/*
+ * 1,000 TCP connections that never finish a TLS handshake do not keep a
+ * legitimate client out.
+ */
+Test(api, idle_tls_connections_do_not_starve_clients, .timeout = 180)
+{
+	struct sockaddr_in6 sa;
+	struct rlimit rl;
+	struct client orch;
+	struct start_req st;
+	Sctag__V1__Reply *rep;
+	int *fds, i, open_ = 0, saved;
+
+	/* 1,000 sockets here: more than the usual soft limit of 1,024. */
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	api_up();
+	cr_assert_not_null(fds = calloc(1000, sizeof(*fds)));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin6_family = AF_INET6;
+	sa.sin6_port = htons(7443);
+	inet_pton(AF_INET6, NT_ADDR_A, &sa.sin6_addr);
+	/* Sockets belong to the namespace they were made in: B's. */
+	cr_assert_eq(nt_ns_enter(nt.ns_b, &saved), 0);
+	for (i = 0; i < 1000; i++) {
+		fds[i] = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0)
+			break;
+		if (connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			open_++;
+	}
+	cr_assert_eq(nt_ns_leave(saved), 0);
+	cr_assert_eq(open_, 1000, "only %d idle connections opened", open_);
+	orch = tls(k_orch);
+	rep = call(&orch, start_req(&st, 4200, "cms", "14"));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	wire_reply_free(rep);
+	for (i = 0; i < 1000; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	api_down();
+}
