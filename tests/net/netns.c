@@ -88,6 +88,12 @@ out:
 }
 
 void
+nt_track_ns(const char *name)
+{
+	track_str(tracked_ns, name);
+}
+
+void
 nt_track_pin_dir(const char *path)
 {
 	track_str(tracked_pins, path);

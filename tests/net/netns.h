@@ -102,6 +102,8 @@ int nt_fifo_write(const char *path, const void *buf, size_t len);
 
 /* Record things nt_cleanup must remove. */
 void nt_track_pin_dir(const char *path);
+/* A namespace made outside nt_pair_create, deleted by nt_cleanup. */
+void nt_track_ns(const char *name);
 void nt_track_pid(pid_t);
 void nt_untrack_pid(pid_t);
 

@@ -96,6 +96,18 @@ nettest_udp(const char *saddr, uint16_t sport, const char *daddr,
 }
 
 void
+nettest_udp_in(const char *ns, const char *saddr, uint16_t sport,
+    const char *daddr, uint16_t dport, int count)
+{
+	struct tr_flow f = { saddr, sport, daddr, dport, -1 };
+	char err[256] = "";
+
+	cr_assert_eq(tr_udp_send(ns, &f, 100, count, 0, err, sizeof(err)), 0,
+	    "udp from %s [%s]:%u -> [%s]:%u: %s", ns, saddr, sport, daddr,
+	    dport, err);
+}
+
+void
 nettest_expect(struct capture *c, const struct cap_tuple *t, size_t n)
 {
 	cr_assert_eq(cap_wait(c, t, n, 5000), 0, "%zu packets of port %u -> "

@@ -39,6 +39,9 @@ struct capture *nettest_capture(const char *ns, const char *ifname,
 /* Send count UDP datagrams of payload bytes, asserting success. */
 void nettest_udp(const char *saddr, uint16_t sport, const char *daddr,
     uint16_t dport, int tclass, size_t payload, int count);
+/* The same, 100-byte datagrams, from namespace ns. */
+void nettest_udp_in(const char *ns, const char *saddr, uint16_t sport,
+    const char *daddr, uint16_t dport, int count);
 /* Wait for n arrivals of t at the capture, asserting they came. */
 void nettest_expect(struct capture *, const struct cap_tuple *, size_t n);
 
