@@ -20,8 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,6 +55,7 @@ struct client {
 	const char			*cert;		/* NULL: no client cert */
 	const char			*server_name;
 	const struct keys_secret	*key;		/* NULL: unsigned */
+	int				 uid;		/* > 0: run as this uid */
 };
 
 static void
@@ -215,6 +219,9 @@ exchange(const struct client *c, const void *req, size_t len,
 	cr_assert_eq(pipe2(er, O_CLOEXEC), 0);
 	cr_assert_geq(pid = fork(), 0);
 	if (pid == 0) {
+		if (c->uid > 0 && (setgroups(0, NULL) != 0 ||
+		    setgid((gid_t)c->uid) != 0 || setuid((uid_t)c->uid) != 0))
+			_exit(125);
 		if (strncmp(c->url, "ipc://", 6) != 0) {
 			if ((fd = open(nspath, O_RDONLY)) < 0 ||
 			    setns(fd, CLONE_NEWNET) != 0)
@@ -378,7 +385,7 @@ simple_req(struct simple_req *s, Sctag__V1__Request__CallCase call)
 	return &s->r;
 }
 
-static const struct client ipc_root = { NULL, NULL, NULL, NULL };
+static const struct client ipc_root = { NULL, NULL, NULL, NULL, 0 };
 
 static struct client
 ipc(void)
@@ -392,7 +399,7 @@ ipc(void)
 static struct client
 tls(const struct keys_secret *key)
 {
-	struct client c = { TLS_URL, client_pem, HOST, key };
+	struct client c = { TLS_URL, client_pem, HOST, key, 0 };
 
 	return c;
 }
@@ -760,5 +767,179 @@ Test(api, idle_tls_connections_do_not_starve_clients, .timeout = 180)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	free(fds);
+	api_down();
+}
+
+/* Batch, Ping, GetRegistry, Reload: over ipc as root and over TLS. */
+static void
+every_call(const struct client *c, uint32_t base)
+{
+	Sctag__V1__Request r = SCTAG__V1__REQUEST__INIT;
+	Sctag__V1__BatchRequest b = SCTAG__V1__BATCH_REQUEST__INIT;
+	Sctag__V1__BatchItem it[3], *items[3];
+	Sctag__V1__EndFlowRequest end = SCTAG__V1__END_FLOW_REQUEST__INIT;
+	Sctag__V1__PingRequest ping = SCTAG__V1__PING_REQUEST__INIT;
+	Sctag__V1__GetRegistryRequest gr = SCTAG__V1__GET_REGISTRY_REQUEST__INIT;
+	Sctag__V1__ReloadRequest rl = SCTAG__V1__RELOAD_REQUEST__INIT;
+	struct start_req s1, s2;
+	Sctag__V1__Reply *rep;
+	uint8_t nonce[16], rid[16];
+	size_t i;
+	int found = 0;
+
+	/* Batch: two starts, then the end of the first, answered per item. */
+	start_req(&s1, base, "cms", "14");
+	start_req(&s2, base + 1, "atlas", "4");
+	for (i = 0; i < 3; i++) {
+		sctag__v1__batch_item__init(&it[i]);
+		items[i] = &it[i];
+	}
+	it[0].op_case = SCTAG__V1__BATCH_ITEM__OP_START;
+	it[0].start = &s1.spec;
+	it[1].op_case = SCTAG__V1__BATCH_ITEM__OP_START;
+	it[1].start = &s2.spec;
+	end.which_case = SCTAG__V1__END_FLOW_REQUEST__WHICH_SPEC;
+	end.spec = &s1.spec;
+	it[2].op_case = SCTAG__V1__BATCH_ITEM__OP_END;
+	it[2].end = &end;
+	b.n_items = 3;
+	b.items = items;
+	header(&r, nonce, rid);
+	r.call_case = SCTAG__V1__REQUEST__CALL_BATCH;
+	r.batch = &b;
+	rep = call(c, &r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert_eq(rep->batch->n_results, 3);
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(rep->batch->results[i]->code, SCTAG__V1__CODE__OK,
+		    "item %zu: %s", i, rep->batch->results[i]->message);
+	cr_assert_eq(rep->batch->results[1]->flow->experiment, 2);
+	wire_reply_free(rep);
+	udp_marked((uint16_t)(base + 1), 2, 4, 1);
+	udp_marked((uint16_t)base, 3, 14, 0);
+
+	header(&r, nonce, rid);
+	ping.payload.data = (uint8_t *)"are you there";
+	ping.payload.len = 13;
+	r.call_case = SCTAG__V1__REQUEST__CALL_PING;
+	r.ping = &ping;
+	rep = call(c, &r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert_eq(rep->ping->payload.len, 13);
+	cr_assert_eq(memcmp(rep->ping->payload.data, "are you there", 13), 0);
+	wire_reply_free(rep);
+
+	header(&r, nonce, rid);
+	r.call_case = SCTAG__V1__REQUEST__CALL_GET_REGISTRY;
+	r.get_registry = &gr;
+	rep = call(c, &r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	for (i = 0; i < rep->get_registry->n_experiments; i++)
+		found |= rep->get_registry->experiments[i]->id == 2 &&
+		    strcmp(rep->get_registry->experiments[i]->name,
+		    "atlas") == 0;
+	cr_assert(found, "atlas (2) not in the registry reply");
+	wire_reply_free(rep);
+
+	header(&r, nonce, rid);
+	r.call_case = SCTAG__V1__REQUEST__CALL_RELOAD;
+	r.reload = &rl;
+	rep = call(c, &r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert_not_null(strstr(rep->reload->message, "3 key(s) loaded"),
+	    "%s", rep->reload->message);
+	wire_reply_free(rep);
+}
+
+Test(api, every_call_over_ipc_and_tls)
+{
+	struct client c;
+	struct simple_req s;
+	Sctag__V1__Reply *rep;
+
+	api_up();
+	c = ipc();
+	every_call(&c, 4300);
+	c = tls(k_adm);
+	every_call(&c, 4310);
+	cr_assert_eq(table_total(), 2);
+	rep = call(&c, simple_req(&s, SCTAG__V1__REQUEST__CALL_DRAIN));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert_eq(rep->drain->ended, 2);
+	wire_reply_free(rep);
+	cr_assert_eq(kernel_rules(), 0);
+	api_down();
+}
+
+/*
+ * Over ipc the kernel's peer uid decides: the agent's own user is only a
+ * monitor; a user outside the socket's owner and group can not connect.
+ */
+Test(api, ipc_roles_come_from_the_peer_uid)
+{
+	struct passwd *nobody = getpwnam("nobody");
+	struct client c;
+	struct start_req st;
+	struct simple_req s;
+	static struct reply_bytes rb;
+	Sctag__V1__Reply *rep;
+
+	cr_assert_not_null(nobody);
+	api_up();
+	c = ipc();
+	c.uid = (int)nobody->pw_uid;
+	rep = call(&c, simple_req(&s, SCTAG__V1__REQUEST__CALL_GET_STATUS));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	wire_reply_free(rep);
+	expect_code(call(&c, start_req(&st, 4400, "cms", "14")),
+	    SCTAG__V1__CODE__PERMISSION_DENIED, "role monitor may not");
+	/* uid 1 ("daemon") is neither the owner nor in the group. */
+	c.uid = 1;
+	cr_assert_neq(exchange(&c, "x", 1, &rb), 0, "uid 1 reached the "
+	    "ipc socket");
+	cr_assert_eq(table_total(), 0);
+	api_down();
+}
+
+/*
+ * NNG 1.5.2 bug #1518: a client that connects and closes during the SP
+ * negotiation can break an ipc listener. The agent's self-probe must
+ * notice and recreate it: the API answers again within the probe period.
+ */
+Test(api, ipc_listener_survives_a_connect_and_close, .timeout = 120)
+{
+	struct sockaddr_un sa;
+	struct client c;
+	struct simple_req s;
+	static struct reply_bytes rb;
+	Sctag__V1__Reply *rep = NULL;
+	uint8_t *buf;
+	size_t len;
+	int fd, i;
+
+	api_up();
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	cr_assert_lt(strlen(ipc_url + 6), sizeof(sa.sun_path));
+	memcpy(sa.sun_path, ipc_url + 6, strlen(ipc_url + 6) + 1);
+	for (i = 0; i < 3; i++) {
+		cr_assert_geq(fd = socket(AF_UNIX, SOCK_STREAM, 0), 0);
+		cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)),
+		    0, "%s: %s", sa.sun_path, strerror(errno));
+		close(fd);
+	}
+	c = ipc();
+	cr_assert_eq(wire_request_build(simple_req(&s,
+	    SCTAG__V1__REQUEST__CALL_GET_STATUS), NULL, &buf, &len), 0);
+	/* Bounded: two probe periods and a little. */
+	for (i = 0; i < 25 && rep == NULL; i++) {
+		rep = call_bytes(&c, buf, len, &rb);
+		if (rep == NULL)
+			nt_sleep_ms(1000);
+	}
+	free(buf);
+	cr_assert_not_null(rep, "the ipc API did not come back: %s", rb.err);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	wire_reply_free(rep);
 	api_down();
 }
