@@ -16,6 +16,7 @@
 
 #include "keys.h"
 #include "sctag_int.h"
+#include "jsonpos.h"
 
 /* A PEM certificate chain or key; anything larger is not one. */
 #define PEM_MAX		(64 * 1024)
@@ -28,49 +29,9 @@
 static int
 read_pem(const char *path, char **out, char *err, size_t errlen)
 {
-	struct stat	 st;
-	char		*buf = NULL;
-	ssize_t		 n;
-	size_t		 got = 0;
-	int		 fd, rc;
+	size_t	len;
 
-	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return rc;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > PEM_MAX) {
-		rc = -EINVAL;
-		snprintf(err, errlen, "%s: not a PEM file of at most %d bytes",
-		    path, PEM_MAX);
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		rc = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;
-			snprintf(err, errlen, "%s: read failed", path);
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*out = buf;
-	buf = NULL;
-	rc = 0;
-out:
-	free(buf);
-	close(fd);
-	return rc;
+	return jsonpos_read_file(path, PEM_MAX, out, &len, err, errlen);
 }
 
 static int

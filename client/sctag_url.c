@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sctag_int.h"
+#include "wire.h"
 
 #define IPC_PREFIX	"ipc://"
 #define TLS_PREFIX	"tls+tcp://"
@@ -19,18 +20,7 @@
 int
 sctag_host_valid(const char *s)
 {
-	size_t	n = strlen(s), i;
-
-	if (n == 0 || n > SCTAG_HOST_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char	ch = s[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-'))
-			return 0;
-	}
-	return 1;
+	return wire_host_valid(s, strlen(s));
 }
 
 static int

@@ -19,6 +19,7 @@
 #include "jsonpos.h"
 #include "log.h"
 #include "tag.h"
+#include "wire.h"
 
 #define CFG_FILE_MAX	(1u << 20)
 #define CFG_PATH_MAX	4096		/* PATH_MAX, NUL included */
@@ -394,20 +395,19 @@ parse_capacity(struct cparse *px, json_t *v, struct cfg *c)
 static int
 parse_host(struct cparse *px, json_t *v, struct cfg *c)
 {
-	const char	*s, *p;
+	const char	*s;
 
 	if (json_is_null(v))
 		return cfg_set_string(&c->host, NULL);
 	if (!json_is_string(v))
 		return type_err(px, "a string or null", v);
 	s = json_string_value(v);
-	if (*s == '\0' || strlen(s) > 253)
-		return cerr(px, "host name must be 1 to 253 characters");
-	for (p = s; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
-			return cerr(px, "host name may hold only letters, "
-			    "digits, '.' and '-'");
+	if (*s == '\0' || strlen(s) > WIRE_HOST_MAX)
+		return cerr(px, "host name must be 1 to %d characters",
+		    WIRE_HOST_MAX);
+	if (!wire_host_valid(s, strlen(s)))
+		return cerr(px, "host name may hold only letters, "
+		    "digits, '.' and '-'");
 	return cfg_set_string(&c->host, s);
 }
 

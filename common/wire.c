@@ -525,6 +525,19 @@ check_len(const char *s, size_t max, const char *where, const char *field,
 	return 0;
 }
 
+size_t
+wire_host_bad_at(const char *s, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-'))
+			return i;
+	return n;
+}
+
 static int
 check_host(const char *h, struct wire_err *err)
 {
@@ -536,11 +549,7 @@ check_host(const char *h, struct wire_err *err)
 	if (n > WIRE_HOST_MAX)
 		return bad(err, "Request", "target_host is %zu bytes, at most "
 		    "%d", n, WIRE_HOST_MAX);
-	for (i = 0; i < n; i++) {
-		if ((h[i] >= 'a' && h[i] <= 'z') ||
-		    (h[i] >= 'A' && h[i] <= 'Z') ||
-		    (h[i] >= '0' && h[i] <= '9') || h[i] == '.' || h[i] == '-')
-			continue;
+	if ((i = wire_host_bad_at(h, n)) < n) {
 		jsonpos_quote(q, sizeof(q), h, QUOTE_SHOW);
 		return bad(err, "Request", "target_host %s: '%c' at offset %zu "
 		    "is not a letter, digit, '.' or '-'", q, h[i], i);

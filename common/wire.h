@@ -43,6 +43,15 @@ struct keys_secret;
 #define WIRE_NONCE_LEN		16
 #define WIRE_REQID_LEN		16
 #define WIRE_HOST_MAX		253	/* a DNS name in text form */
+
+/*
+ * The offset of the first byte of s[0..n) that may not be in a host name
+ * (target_host, the config's host, client names): [A-Za-z0-9.-]. n when
+ * all are fine; 0 and 1..WIRE_HOST_MAX bytes are the caller's to check.
+ */
+size_t wire_host_bad_at(const char *s, size_t n);
+#define wire_host_valid(s, n)	((n) > 0 && (n) <= WIRE_HOST_MAX && \
+				 wire_host_bad_at((s), (n)) == (n))
 #define WIRE_BATCH_MAX		1000
 #define WIRE_PAGE_SIZE_MAX	1000	/* a larger page_size is lowered */
 #define WIRE_PING_MAX		1024

@@ -256,16 +256,14 @@ api_expire(struct net *n)
 	return next <= now ? 0 : next - now > 1000 ? 1000 : (int)(next - now);
 }
 
+/* The signals sctagd blocked before the fork, now ours to read. */
 static int
 signals_fd(void)
 {
 	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, NULL, &mask) != 0)
+		return -1;
 	return signalfd(-1, &mask, SFD_CLOEXEC);
 }
 
