@@ -943,3 +943,44 @@ Test(api, ipc_listener_survives_a_connect_and_close, .timeout = 120)
 	wire_reply_free(rep);
 	api_down();
 }
+
+/*
+ * A lease: the flow marks until its time to live runs out, then the agent
+ * ends it by itself. An IPv4 flow is accepted and reported not markable.
+ */
+Test(api, leases_expire_and_ipv4_is_not_markable)
+{
+	struct client c;
+	struct start_req st;
+	Sctag__V1__Reply *rep;
+	int i;
+
+	api_up();
+	c = tls(k_orch);
+	start_req(&st, 4500, "cms", "14");
+	st.spec.ttl_seconds = 2;
+	rep = call(&c, &st.r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert_gt(rep->start_flow->flow->expires_ms, 0);
+	wire_reply_free(rep);
+	udp_marked(4500, 3, 14, 1);
+	cr_assert_eq(kernel_rules(), 1);
+	/* Bounded: the lease is 2 s; wait up to 6. */
+	for (i = 0; i < 60 && table_total() != 0; i++)
+		nt_sleep_ms(100);
+	cr_assert_eq(table_total(), 0, "the lease did not end the flow");
+	cr_assert_eq(kernel_rules(), 0);
+	udp_marked(4500, 3, 14, 0);
+
+	start_req(&st, 4501, "atlas", "4");
+	st.spec.src = (char *)"192.0.2.1";
+	st.spec.dst = (char *)"198.51.100.7";
+	rep = call(&c, &st.r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert(!rep->start_flow->flow->markable);
+	cr_assert_eq(rep->start_flow->flow->flow_label, 0);
+	wire_reply_free(rep);
+	cr_assert_eq(table_total(), 1);
+	cr_assert_eq(kernel_rules(), 0, "an IPv4 flow reached the kernel");
+	api_down();
+}

@@ -287,6 +287,60 @@ Test(multi, one_command_marks_three_agents)
 		cap_free(cap);
 	}
 
+	/* The other commands, on all three at once. */
+	{
+		const char *list[] = { "list", NULL }, *ping[] = { "ping",
+		    NULL }, *reg[] = { "registry", NULL };
+		const char *batch[] = { "batch", NULL, NULL };
+		const char *end[] = { "end", "--proto", "udp", "--dst",
+		    "[2001:db8::/32]:5000", "--experiment", "atlas",
+		    "--activity", "Data Consolidation", NULL };
+		char bpath[400];
+		FILE *bf;
+
+		rc = sctagctl(out, sizeof(out), list);
+		cr_assert_eq(rc, 0, "list: exit %d\n%s", rc, out);
+		cr_assert_not_null(strstr(out, "\"total\":1"), "%s", out);
+		cr_assert_eq(sctagctl(out, sizeof(out), ping), 0, "%s", out);
+		rc = sctagctl(out, sizeof(out), reg);
+		cr_assert_eq(rc, 0, "registry: exit %d\n%s", rc, out);
+		cr_assert_not_null(strstr(out, "\"atlas\""), "%s", out);
+
+		snprintf(bpath, sizeof(bpath), "%s/batch", dir);
+		cr_assert_not_null(bf = fopen(bpath, "w"));
+		fprintf(bf, "# both line formats\n"
+		    "start --proto udp --dst [2001:db8::/32]:5001 "
+		    "--experiment cms --activity 14\n"
+		    "start udp 2001:db8::1 4100 2001:db8::2 5002 cms 14\n"
+		    "end udp 2001:db8::1 4100 2001:db8::2 5002 cms 14\n");
+		fclose(bf);
+		batch[1] = bpath;
+		rc = sctagctl(out, sizeof(out), batch);
+		cr_assert_eq(rc, 0, "batch: exit %d\n%s", rc, out);
+
+		rc = sctagctl(out, sizeof(out), end);
+		cr_assert_eq(rc, 0, "end: exit %d\n%s", rc, out);
+		cap = nettest_capture(nt.ns_b, ag[0].if_orch, 64);
+		cap_tuple_make(&t, IPPROTO_UDP, ag[0].addr, 4000,
+		    ag[0].orch_addr, 5000);
+		nettest_udp_in(ag[0].ns, ag[0].addr, 4000, ag[0].orch_addr,
+		    5000, 4);
+		nettest_expect(cap, &t, 4);
+		n = nettest_flow(cap, IPPROTO_UDP, ag[0].addr, 4000,
+		    ag[0].orch_addr, 5000, p, 16);
+		nettest_check_unmarked(p, n, 0, "ended by sctagctl end");
+		cap_free(cap);
+		rc = sctagctl(out, sizeof(out), list);
+		cr_assert_eq(rc, 0, "list: exit %d\n%s", rc, out);
+		for (i = 0; i < NAGENTS; i++) {
+			cr_assert_not_null(host_line(out, i, line,
+			    sizeof(line)));
+			cr_assert_not_null(strstr(line, "\"total\":1"),
+			    "one flow (the batch's first) left on agent-%d: "
+			    "%s", i + 1, line);
+		}
+	}
+
 	/* agent-3 down: the report names it, the others still answer. */
 	cr_assert_eq(nt_daemon_stop(&ag[2].d, 5000), 0);
 	rc = sctagctl(out, sizeof(out), status);
