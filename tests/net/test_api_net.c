@@ -32,6 +32,8 @@
 
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <sodium.h>
 
 #include "keys.h"
@@ -982,5 +984,103 @@ Test(api, leases_expire_and_ipv4_is_not_markable)
 	wire_reply_free(rep);
 	cr_assert_eq(table_total(), 1);
 	cr_assert_eq(kernel_rules(), 0, "an IPv4 flow reached the kernel");
+	api_down();
+}
+
+/*
+ * One connection may have at most RPC_PER_CONN (16) requests in flight:
+ * 40 concurrent Batch requests on one ipc connection (req contexts) get
+ * answers; those over the limit UNAVAILABLE, by name, the rest OK. (ipc
+ * needs no namespace, so NNG runs in this process.)
+ */
+#define NCTX	40
+
+struct inflight_req {
+	nng_ctx		ctx;
+	nng_aio		*aio;
+	uint8_t		*buf;
+	size_t		 len;
+};
+
+Test(api, in_flight_limit_per_connection)
+{
+	static struct inflight_req q[NCTX];
+	static Sctag__V1__BatchItem it[NCTX][200], *items[NCTX][200];
+	static struct start_req st[NCTX][200];
+	Sctag__V1__BatchRequest b[NCTX];
+	Sctag__V1__Request r[NCTX];
+	uint8_t nonce[NCTX][16], rid[NCTX][16];
+	Sctag__V1__Reply *rep;
+	struct wire_err we;
+	nng_socket s;
+	nng_msg *m;
+	int i, j, ok = 0, busy = 0;
+
+	api_up();
+	cr_assert_eq(nng_req0_open(&s), 0);
+	nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	cr_assert_eq(nng_dial(s, ipc_url, NULL, 0), 0);
+	for (i = 0; i < NCTX; i++) {
+		for (j = 0; j < 200; j++) {
+			start_req(&st[i][j], (uint32_t)(10000 + i * 200 + j),
+			    "cms", "14");
+			sctag__v1__batch_item__init(&it[i][j]);
+			it[i][j].op_case = SCTAG__V1__BATCH_ITEM__OP_START;
+			it[i][j].start = &st[i][j].spec;
+			items[i][j] = &it[i][j];
+		}
+		sctag__v1__batch_request__init(&b[i]);
+		b[i].n_items = 200;
+		b[i].items = items[i];
+		sctag__v1__request__init(&r[i]);
+		header(&r[i], nonce[i], rid[i]);
+		r[i].call_case = SCTAG__V1__REQUEST__CALL_BATCH;
+		r[i].batch = &b[i];
+		cr_assert_eq(wire_request_build(&r[i], NULL, &q[i].buf,
+		    &q[i].len), 0);
+		cr_assert_eq(nng_ctx_open(&q[i].ctx, s), 0);
+		cr_assert_eq(nng_aio_alloc(&q[i].aio, NULL, NULL), 0);
+		nng_aio_set_timeout(q[i].aio, 20000);
+	}
+	/* All sent before any answer can come back. */
+	for (i = 0; i < NCTX; i++) {
+		cr_assert_eq(nng_msg_alloc(&m, 0), 0);
+		cr_assert_eq(nng_msg_append(m, q[i].buf, q[i].len), 0);
+		nng_aio_set_msg(q[i].aio, m);
+		nng_ctx_send(q[i].ctx, q[i].aio);
+	}
+	for (i = 0; i < NCTX; i++) {
+		nng_aio_wait(q[i].aio);
+		cr_assert_eq(nng_aio_result(q[i].aio), 0, "send %d: %s", i,
+		    nng_strerror(nng_aio_result(q[i].aio)));
+		nng_ctx_recv(q[i].ctx, q[i].aio);
+	}
+	for (i = 0; i < NCTX; i++) {
+		nng_aio_wait(q[i].aio);
+		cr_assert_eq(nng_aio_result(q[i].aio), 0, "reply %d: %s", i,
+		    nng_strerror(nng_aio_result(q[i].aio)));
+		m = nng_aio_get_msg(q[i].aio);
+		cr_assert_eq(wire_reply_parse(nng_msg_body(m), nng_msg_len(m),
+		    &rep, &we), 0, "%s", we.msg);
+		if (rep->code == SCTAG__V1__CODE__OK)
+			ok++;
+		else {
+			cr_assert_eq(rep->code, SCTAG__V1__CODE__UNAVAILABLE,
+			    "%s", rep->message);
+			cr_assert_not_null(strstr(rep->message,
+			    "too many requests in flight"), "%s",
+			    rep->message);
+			busy++;
+		}
+		wire_reply_free(rep);
+		nng_msg_free(m);
+		nng_aio_free(q[i].aio);
+		nng_ctx_close(q[i].ctx);
+		free(q[i].buf);
+	}
+	cr_assert_gt(busy, 0, "no request was over the limit (%d ok)", ok);
+	cr_assert_geq(ok, 16, "only %d of %d answered OK", ok, NCTX);
+	cr_assert_eq(table_total(), (uint64_t)ok * 200);
+	nng_close(s);
 	api_down();
 }
