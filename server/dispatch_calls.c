@@ -16,20 +16,32 @@
 #include "log.h"
 #include "tag.h"
 
-#define ARENA_MAX	8192	/* pieces; a 1000-item batch needs ~5000 */
-
+/*
+ * The pieces of one reply; grows as needed (a 1000-item batch takes about
+ * 11,000), so a large reply can not fail half way after its items ran.
+ */
 struct arena {
-	void	*p[ARENA_MAX];
-	size_t	 n;
-	int	 failed;
+	void	**p;
+	size_t	  n, cap;
+	int	  failed;
 };
 
 static void *
 aalloc(struct arena *a, size_t size)
 {
-	void *p;
+	void **np, *p;
+	size_t ncap;
 
-	if (a->n == ARENA_MAX || (p = calloc(1, size)) == NULL) {
+	if (a->n == a->cap) {
+		ncap = a->cap ? a->cap * 2 : 256;
+		if ((np = realloc(a->p, ncap * sizeof(*np))) == NULL) {
+			a->failed = 1;
+			return NULL;
+		}
+		a->p = np;
+		a->cap = ncap;
+	}
+	if ((p = calloc(1, size)) == NULL) {
 		a->failed = 1;
 		return NULL;
 	}
@@ -53,6 +65,9 @@ afree(struct arena *a)
 {
 	while (a->n > 0)
 		free(a->p[--a->n]);
+	free(a->p);
+	a->p = NULL;
+	a->cap = 0;
 }
 
 Sctag__V1__Code

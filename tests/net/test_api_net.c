@@ -1084,3 +1084,41 @@ Test(api, in_flight_limit_per_connection)
 	nng_close(s);
 	api_down();
 }
+
+/* The largest Batch (1,000 items) is answered item by item, all OK. */
+Test(api, batch_of_1000)
+{
+	static Sctag__V1__BatchItem it[1000], *items[1000];
+	static struct start_req st[1000];
+	Sctag__V1__BatchRequest b = SCTAG__V1__BATCH_REQUEST__INIT;
+	Sctag__V1__Request r = SCTAG__V1__REQUEST__INIT;
+	uint8_t nonce[16], rid[16];
+	Sctag__V1__Reply *rep;
+	struct client c;
+	size_t i;
+
+	api_up();
+	for (i = 0; i < 1000; i++) {
+		start_req(&st[i], (uint32_t)(20000 + i), "atlas", "4");
+		sctag__v1__batch_item__init(&it[i]);
+		it[i].op_case = SCTAG__V1__BATCH_ITEM__OP_START;
+		it[i].start = &st[i].spec;
+		items[i] = &it[i];
+	}
+	b.n_items = 1000;
+	b.items = items;
+	header(&r, nonce, rid);
+	r.call_case = SCTAG__V1__REQUEST__CALL_BATCH;
+	r.batch = &b;
+	c = tls(k_orch);
+	rep = call(&c, &r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert_eq(rep->batch->n_results, 1000);
+	for (i = 0; i < 1000; i++)
+		cr_assert_eq(rep->batch->results[i]->code, SCTAG__V1__CODE__OK,
+		    "item %zu: %s", i, rep->batch->results[i]->message);
+	wire_reply_free(rep);
+	cr_assert_eq(table_total(), 1000);
+	cr_assert_eq(kernel_rules(), 1000);
+	api_down();
+}
