@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ TestSuite(api, .init = nettest_setup, .fini = nettest_teardown,
 static struct nt_daemon daemon_;
 static char dir[256], ipc_url[600], ca[600], client_pem[600], other_pem[600];
 static struct keys_secret *k_orch, *k_mon, *k_adm, *k_stranger;
+static char stranger_pub[KEYS_B64_SIZE], keys_path[700];
 
 struct client {
 	const char			*url;
@@ -125,7 +127,9 @@ api_up(void)
 	k_mon = make_key("mon", b_mon);
 	k_adm = make_key("adm", b_adm);
 	k_stranger = make_key("stranger", b_str);
+	memcpy(stranger_pub, b_str, sizeof(stranger_pub));
 	snprintf(keys, sizeof(keys), "%s/authorized_keys", dir);
+	snprintf(keys_path, sizeof(keys_path), "%s", keys);
 	cr_assert_not_null(f = fopen(keys, "w"));
 	fprintf(f, "# enrolled for the test\norchestrator %s fts-1\n"
 	    "monitor %s dashboard\nadmin %s operator\n", b_orch, b_mon, b_adm);
@@ -1120,5 +1124,30 @@ Test(api, batch_of_1000)
 	wire_reply_free(rep);
 	cr_assert_eq(table_total(), 1000);
 	cr_assert_eq(kernel_rules(), 1000);
+	api_down();
+}
+
+/* A key enrolled while the agent runs counts after SIGHUP, not before. */
+Test(api, sighup_rereads_authorized_keys)
+{
+	struct client c;
+	struct start_req st;
+	Sctag__V1__Reply *rep;
+	FILE *f;
+
+	api_up();
+	c = tls(k_stranger);
+	expect_code(call(&c, start_req(&st, 4600, "cms", "14")),
+	    SCTAG__V1__CODE__UNAUTHENTICATED, "unknown key");
+	cr_assert_not_null(f = fopen(keys_path, "a"));
+	fprintf(f, "orchestrator %s newcomer\n", stranger_pub);
+	fclose(f);
+	cr_assert_eq(kill(daemon_.pid, SIGHUP), 0);
+	cr_assert_eq(nt_daemon_log_wait(&daemon_, "4 key(s) loaded", 5000), 0,
+	    "no reload in the log");
+	rep = call(&c, start_req(&st, 4600, "cms", "14"));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert_str_eq(rep->start_flow->flow->owner, "newcomer");
+	wire_reply_free(rep);
 	api_down();
 }
