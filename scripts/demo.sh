@@ -62,7 +62,7 @@ done
 # process (a production host creates a "sctag" account instead).
 cat >"$tmp/sctagd.json" <<EOT
 { "user": "nobody",
-  "api": { "ipc": "$tmp/api/sctagd.sock" },
+  "api": { "ipc": "$tmp/api/sctagd.sock", "admin_group": null },
   "pipe": { "path": "$tmp/flowd" },
   "marker": { "pin_dir": "$pins/v1" } }
 EOT
