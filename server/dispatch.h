@@ -21,6 +21,17 @@
 #include "priv.h"
 #include "registry.h"
 
+/*
+ * A rule that Batch added ahead of its item, many per privileged round
+ * trip; the flow table's backend takes it instead of adding one more.
+ */
+struct dispatch_prep {
+	struct marker_rule	rule;
+	int32_t			rc;	/* 0: in the kernel, waiting */
+	uint32_t		label;
+	int			used;	/* its flow took it */
+};
+
 struct dispatch {
 	const char		*host;		/* this agent's name */
 	const struct cfg	*cfg;
@@ -35,6 +46,7 @@ struct dispatch {
 	uint64_t		 started_ms;
 	uint64_t		 requests;
 	uint64_t		 refused;
+	struct dispatch_prep	*prep_cur;	/* the Batch item being run */
 };
 
 struct dispatch_peer {

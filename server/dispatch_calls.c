@@ -217,12 +217,87 @@ do_end(struct call_ctx *cc, const Sctag__V1__EndFlowRequest *e,
 	    errlen);
 }
 
+/*
+ * Add, many per round trip to the privileged process, the rules of the
+ * batch's starts that are new: the flow table then takes them one item at
+ * a time (netproc's backend). Only rules whose match is absent are added,
+ * so no flow's rule is ever changed ahead of its item. Returns the
+ * per-item table (NULL: none; the items then run one by one).
+ */
+static struct dispatch_prep *
+batch_prepare(struct call_ctx *cc, const Sctag__V1__BatchRequest *b)
+{
+	struct dispatch_prep *prep;
+	struct marker_rule *rules;
+	struct mk_rule *got;
+	struct flowreq_spec spec;
+	struct flows_flow f;
+	size_t *idx, i, k = 0;
+	int32_t *rc;
+	char err[256];
+
+	prep = calloc(b->n_items, sizeof(*prep));
+	rules = calloc(b->n_items, sizeof(*rules));
+	idx = calloc(b->n_items, sizeof(*idx));
+	rc = calloc(b->n_items, sizeof(*rc));
+	got = calloc(b->n_items, sizeof(*got));
+	if (!prep || !rules || !idx || !rc || !got)
+		goto fail;
+	for (i = 0; i < b->n_items; i++) {
+		prep[i].rc = -ENOENT;	/* not prepared */
+		if (b->items[i]->op_case != SCTAG__V1__BATCH_ITEM__OP_START ||
+		    parse_spec(cc, b->items[i]->start, &spec, err,
+		    sizeof(err)) != 0 || !spec.markable ||
+		    flows_find(cc->d->flows, &spec, &f) == 0)
+			continue;
+		rules[k] = spec.rule;
+		idx[k++] = i;
+	}
+	if (k > 0 && priv_rules_add_new(cc->d->priv, rules, k, rc, got) != 0)
+		goto fail;
+	for (i = 0; i < k; i++) {
+		prep[idx[i]].rule = rules[i];
+		prep[idx[i]].rc = rc[i];
+		prep[idx[i]].label = got[i].label;
+	}
+	free(rules);
+	free(idx);
+	free(rc);
+	free(got);
+	return prep;
+fail:
+	free(prep);
+	free(rules);
+	free(idx);
+	free(rc);
+	free(got);
+	return NULL;
+}
+
+/* Remove rules added ahead that no item took; free the table if asked. */
+static void
+batch_unprepare(struct call_ctx *cc, struct dispatch_prep *prep, size_t n,
+    int release)
+{
+	char err[256];
+	size_t i;
+
+	for (i = 0; prep && i < n; i++)
+		if (prep[i].rc == 0 && !prep[i].used &&
+		    priv_rule_del(cc->d->priv, &prep[i].rule, err,
+		    sizeof(err)) != 0)
+			log_warn("batch: removing an unused rule: %s", err);
+	if (release)
+		free(prep);
+}
+
 static int
 call_batch(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 {
 	const Sctag__V1__BatchRequest *b = cc->req->batch;
 	Sctag__V1__BatchReply *br = aalloc(a, sizeof(*br));
 	Sctag__V1__BatchResult **res;
+	struct dispatch_prep *prep;
 	struct flows_flow f;
 	char err[256];
 	size_t i;
@@ -233,25 +308,39 @@ call_batch(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 	sctag__v1__batch_reply__init(br);
 	br->results = res;
 	br->n_results = b->n_items;
+	prep = batch_prepare(cc, b);
 	for (i = 0; i < b->n_items; i++) {
 		Sctag__V1__BatchResult *r = aalloc(a, sizeof(*r));
 		const Sctag__V1__BatchItem *it = b->items[i];
 
-		if (!r)
+		if (!r) {
+			batch_unprepare(cc, prep, b->n_items, 1);
 			return -ENOMEM;
+		}
 		sctag__v1__batch_result__init(r);
 		err[0] = '\0';
+		cc->d->prep_cur = prep && prep[i].rc == 0 ? &prep[i] : NULL;
 		if (it->op_case == SCTAG__V1__BATCH_ITEM__OP_START)
 			rc = do_start(cc, it->start, &f, &created, err,
 			    sizeof(err));
 		else
 			rc = do_end(cc, it->end, &f, err, sizeof(err));
+		cc->d->prep_cur = NULL;
+		/*
+		 * Not taken (its item failed): out of the kernel now, before a
+		 * later item of the batch could start the same match.
+		 */
+		if (prep && prep[i].rc == 0 && !prep[i].used) {
+			batch_unprepare(cc, &prep[i], 1, 0);
+			prep[i].rc = -ENOENT;
+		}
 		r->code = call_code(rc);
 		r->message = astr(a, rc ? err : "");
 		if (rc == 0)
 			r->flow = flow_msg(a, *cc->d->regp, &f);
 		br->results[i] = r;
 	}
+	free(prep);
 	rep->result_case = SCTAG__V1__REPLY__RESULT_BATCH;
 	rep->batch = br;
 	return 0;

@@ -802,9 +802,31 @@ rules_in_use(const struct marker *m)
 	return n;
 }
 
+static int rule_add(struct marker *, const struct marker_rule *,
+    enum marker_add *, int only_new, char *, size_t);
+
 int
 marker_rule_add(struct marker *m, const struct marker_rule *r,
     enum marker_add *what, char *err, size_t errlen)
+{
+	return rule_add(m, r, what, 0, err, errlen);
+}
+
+int
+marker_rule_add_new(struct marker *m, const struct marker_rule *r,
+    struct mk_rule *out, char *err, size_t errlen)
+{
+	enum marker_add what;
+	int rc;
+
+	if ((rc = rule_add(m, r, &what, 1, err, errlen)) != 0)
+		return rc;
+	return marker_rule_get(m, r, out);
+}
+
+static int
+rule_add(struct marker *m, const struct marker_rule *r,
+    enum marker_add *what, int only_new, char *err, size_t errlen)
 {
 	struct mk_key k;
 	struct mk_lpm_key lk;
@@ -824,6 +846,10 @@ marker_rule_add(struct marker *m, const struct marker_rule *r,
 	v.strategy = r->strategy;
 	v.plen = r->dst_plen;
 	exists = lookup_exact(fd, key, r, &old) == 0;
+	if (exists && only_new) {
+		snprintf(err, errlen, "a rule with this match exists");
+		return -EEXIST;
+	}
 	if (shape_of(r) == MK_SHAPE_EXACT && r->dst_plen == 128) {
 		/* A flow keeps its entropy for life, even if re-tagged. */
 		entropy = exists ? tag_label_entropy(old.label) :

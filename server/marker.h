@@ -52,6 +52,12 @@ int marker_rule_add(struct marker *, const struct marker_rule *,
     enum marker_add *, char *err, size_t errlen);
 int marker_rule_del(struct marker *, const struct marker_rule *, char *err,
     size_t errlen);
+/*
+ * Add only if no rule has this match: -EEXIST (nothing changed) when one
+ * does. The new rule as stored (label with entropy) in *out.
+ */
+int marker_rule_add_new(struct marker *, const struct marker_rule *,
+    struct mk_rule *out, char *err, size_t errlen);
 /* Look a rule up by its match; fills *label (with entropy) if found. */
 int marker_rule_get(struct marker *, const struct marker_rule *,
     struct mk_rule *out);

@@ -134,10 +134,18 @@ backend_add(void *arg, const struct marker_rule *r, uint32_t *label,
     char *err, size_t errlen)
 {
 	struct net *n = arg;
+	struct dispatch_prep *p = n->d.prep_cur;
 	enum marker_add what;
 	struct mk_rule got;
 	int rc;
 
+	/* Added ahead by Batch, many at a time: take it. */
+	if (p && p->rc == 0 && !p->used &&
+	    memcmp(&p->rule, r, sizeof(*r)) == 0) {
+		p->used = 1;
+		*label = r->strategy == MK_STRAT_FLOW_LABEL ? p->label : 0;
+		return 0;
+	}
 	if ((rc = priv_rule_add(&n->priv, r, &what, &got, err, errlen)) != 0)
 		return rc;
 	*label = r->strategy == MK_STRAT_FLOW_LABEL ? got.label : 0;

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,24 +12,52 @@
 #include "log.h"
 #include "priv.h"
 
+/* Replies are told apart by size; both carry seq at offset 8. */
+_Static_assert(sizeof(struct priv_req) != sizeof(struct priv_many_req) &&
+    sizeof(struct priv_rep) != sizeof(struct priv_many_rep), "sizes");
+_Static_assert(offsetof(struct priv_rep, seq) == 8 &&
+    offsetof(struct priv_many_rep, seq) == 8, "seq offset");
+
 static struct log_ratelimit bad_msgs = LOG_RATELIMIT_INIT(10, 5);
 
 static int
-send_rep(int fd, struct priv_rep *rep)
+send_buf(int fd, const void *buf, size_t len)
 {
 	ssize_t n;
 
 	do
-		n = send(fd, rep, sizeof(*rep), MSG_NOSIGNAL);
+		n = send(fd, buf, len, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	return n == sizeof(*rep) ? 0 : -EIO;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static int
+serve_many(int fd, struct marker *m, const struct priv_many_req *req)
+{
+	static struct priv_many_rep rep;
+	char err[PRIV_ERR_MAX];
+	uint16_t i;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.magic = PRIV_MAGIC;
+	rep.op = req->op;
+	rep.seq = req->seq;
+	rep.count = req->count;
+	for (i = 0; i < req->count; i++)
+		rep.rc[i] = marker_rule_add_new(m, &req->rules[i],
+		    &rep.rule[i], err, sizeof(err));
+	return send_buf(fd, &rep, sizeof(rep));
 }
 
 int
 priv_serve_one(int fd, struct marker *m)
 {
+	static union {
+		struct priv_req		one;
+		struct priv_many_req	many;
+	} in;
 	struct priv_req req;
 	struct priv_rep rep;
 	enum marker_add added = MARKER_UNCHANGED;
@@ -37,16 +66,21 @@ priv_serve_one(int fd, struct marker *m)
 
 	/* MSG_TRUNC: a longer datagram shows its real length. */
 	do
-		n = recv(fd, &req, sizeof(req), MSG_TRUNC);
+		n = recv(fd, &in, sizeof(in), MSG_TRUNC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	if (n == 0)
 		return -ECONNRESET;
+	if ((size_t)n == sizeof(in.many) && in.many.magic == PRIV_MAGIC &&
+	    in.many.op == PRIV_RULES_ADD_NEW && in.many.count >= 1 &&
+	    in.many.count <= PRIV_MANY_MAX)
+		return serve_many(fd, m, &in.many);
+	memcpy(&req, &in.one, sizeof(req));
 	memset(&rep, 0, sizeof(rep));
 	rep.magic = PRIV_MAGIC;
 	if ((size_t)n != sizeof(req) || req.magic != PRIV_MAGIC ||
-	    req.op == 0 || req.op > PRIV_OP_MAX || req.pad != 0) {
+	    req.op == 0 || req.op >= PRIV_RULES_ADD_NEW || req.pad != 0) {
 		if (log_ratelimit_ok(&bad_msgs, &suppressed))
 			log_warn("priv: refused a malformed message (%zd "
 			    "bytes) from the network process", n);
@@ -55,7 +89,7 @@ priv_serve_one(int fd, struct marker *m)
 		if ((size_t)n >= sizeof(req.magic) + sizeof(req.op) +
 		    sizeof(req.pad) + sizeof(req.seq))
 			rep.seq = req.seq;
-		return send_rep(fd, &rep);
+		return send_buf(fd, &rep, sizeof(rep));
 	}
 	rep.op = req.op;
 	rep.seq = req.seq;
@@ -86,30 +120,22 @@ priv_serve_one(int fd, struct marker *m)
 		rep.capacity = marker_capacity(m);
 		break;
 	}
-	return send_rep(fd, &rep);
+	return send_buf(fd, &rep, sizeof(rep));
 }
 
-/* One round trip; a reply for an older request (timed out) is skipped. */
+/*
+ * Wait for the reply of seq (rep_len bytes, magic first, seq at offset 8);
+ * a reply for an older request (timed out) is skipped.
+ */
 static int
-call(struct priv_client *c, uint16_t op, const struct marker_rule *rule,
-    struct priv_rep *rep)
+await_reply(struct priv_client *c, uint64_t seq, void *rep, size_t rep_len)
 {
-	struct priv_req req;
 	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	uint64_t got;
+	uint32_t magic;
 	ssize_t n;
 	int i, rc;
 
-	memset(&req, 0, sizeof(req));
-	req.magic = PRIV_MAGIC;
-	req.op = op;
-	req.seq = ++c->seq;
-	if (rule)
-		req.rule = *rule;
-	do
-		n = send(c->fd, &req, sizeof(req), MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
 	for (i = 0; i < 8; i++) {
 		rc = poll(&pfd, 1, PRIV_TIMEOUT_MS);
 		if (rc < 0 && errno == EINTR)
@@ -118,19 +144,40 @@ call(struct priv_client *c, uint16_t op, const struct marker_rule *rule,
 			return -errno;
 		if (rc == 0)
 			return -ETIMEDOUT;
-		n = recv(c->fd, rep, sizeof(*rep), MSG_TRUNC);
+		n = recv(c->fd, rep, rep_len, MSG_TRUNC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
 		if (n == 0)
 			return -EPIPE;
-		if ((size_t)n != sizeof(*rep) || rep->magic != PRIV_MAGIC)
-			return -EPROTO;
-		if (rep->seq == req.seq)
+		memcpy(&magic, rep, sizeof(magic));
+		memcpy(&got, (const uint8_t *)rep + 8, sizeof(got));
+		if ((size_t)n != rep_len || magic != PRIV_MAGIC)
+			continue;	/* a stale reply of the other size */
+		if (got == seq)
 			return 0;
 	}
 	return -EPROTO;
+}
+
+/* One round trip. */
+static int
+call(struct priv_client *c, uint16_t op, const struct marker_rule *rule,
+    struct priv_rep *rep)
+{
+	struct priv_req req;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.magic = PRIV_MAGIC;
+	req.op = op;
+	req.seq = ++c->seq;
+	if (rule)
+		req.rule = *rule;
+	if ((rc = send_buf(c->fd, &req, sizeof(req))) != 0)
+		return rc;
+	return await_reply(c, req.seq, rep, sizeof(*rep));
 }
 
 static int
@@ -217,5 +264,33 @@ priv_usage(struct priv_client *c, uint32_t hash[MK_NSHAPES],
 	memcpy(lpm, rep.lpm_use, sizeof(rep.lpm_use));
 	*def = rep.def_use;
 	*capacity = rep.capacity;
+	return 0;
+}
+
+int
+priv_rules_add_new(struct priv_client *c, const struct marker_rule *rules,
+    size_t n, int32_t *rc, struct mk_rule *got)
+{
+	static struct priv_many_req req;
+	static struct priv_many_rep rep;
+	size_t done, k, i;
+	int err;
+
+	for (done = 0; done < n; done += k) {
+		k = n - done < PRIV_MANY_MAX ? n - done : PRIV_MANY_MAX;
+		memset(&req, 0, sizeof(req));
+		req.magic = PRIV_MAGIC;
+		req.op = PRIV_RULES_ADD_NEW;
+		req.count = (uint16_t)k;
+		req.seq = ++c->seq;
+		memcpy(req.rules, rules + done, k * sizeof(*rules));
+		if ((err = send_buf(c->fd, &req, sizeof(req))) != 0 ||
+		    (err = await_reply(c, req.seq, &rep, sizeof(rep))) != 0)
+			return err;
+		for (i = 0; i < k; i++) {
+			rc[done + i] = rep.rc[i];
+			got[done + i] = rep.rule[i];
+		}
+	}
 	return 0;
 }

@@ -1151,3 +1151,65 @@ Test(api, sighup_rereads_authorized_keys)
 	wire_reply_free(rep);
 	api_down();
 }
+
+/*
+ * Batch adds its new rules ahead, many per round trip: items must still
+ * behave one after another. Here: a start, the same match with another
+ * tag (a conflict), an idempotent repeat, the end of the first, and a
+ * start of that match with the other tag, which must be what is marked.
+ */
+Test(api, batch_items_run_in_order)
+{
+	Sctag__V1__BatchItem it[5], *items[5];
+	Sctag__V1__EndFlowRequest end = SCTAG__V1__END_FLOW_REQUEST__INIT;
+	Sctag__V1__BatchRequest b = SCTAG__V1__BATCH_REQUEST__INIT;
+	Sctag__V1__Request r = SCTAG__V1__REQUEST__INIT;
+	struct start_req a1, a2, a3, a5;
+	uint8_t nonce[16], rid[16];
+	static const Sctag__V1__Code want[5] = { SCTAG__V1__CODE__OK,
+	    SCTAG__V1__CODE__ALREADY_EXISTS, SCTAG__V1__CODE__OK,
+	    SCTAG__V1__CODE__OK, SCTAG__V1__CODE__OK };
+	Sctag__V1__Reply *rep;
+	struct client c;
+	size_t i;
+
+	api_up();
+	start_req(&a1, 4700, "cms", "14");
+	start_req(&a2, 4700, "atlas", "4");
+	start_req(&a3, 4700, "CMS", "Analysis Input");
+	start_req(&a5, 4700, "atlas", "4");
+	for (i = 0; i < 5; i++) {
+		sctag__v1__batch_item__init(&it[i]);
+		it[i].op_case = SCTAG__V1__BATCH_ITEM__OP_START;
+		items[i] = &it[i];
+	}
+	it[0].start = &a1.spec;
+	it[1].start = &a2.spec;
+	it[2].start = &a3.spec;
+	end.which_case = SCTAG__V1__END_FLOW_REQUEST__WHICH_SPEC;
+	end.spec = &a1.spec;
+	it[3].op_case = SCTAG__V1__BATCH_ITEM__OP_END;
+	it[3].end = &end;
+	it[4].start = &a5.spec;
+	b.n_items = 5;
+	b.items = items;
+	header(&r, nonce, rid);
+	r.call_case = SCTAG__V1__REQUEST__CALL_BATCH;
+	r.batch = &b;
+	c = tls(k_orch);
+	rep = call(&c, &r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(rep->batch->results[i]->code, want[i],
+		    "item %zu: %s (%s)", i,
+		    wire_code_name(rep->batch->results[i]->code),
+		    rep->batch->results[i]->message);
+	cr_assert(!rep->batch->results[2]->flow->id ||
+	    rep->batch->results[2]->flow->id ==
+	    rep->batch->results[0]->flow->id, "the repeat is the same flow");
+	wire_reply_free(rep);
+	cr_assert_eq(table_total(), 1);
+	cr_assert_eq(kernel_rules(), 1);
+	udp_marked(4700, 2, 4, 1);
+	api_down();
+}
