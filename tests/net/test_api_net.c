@@ -1213,3 +1213,125 @@ Test(api, batch_items_run_in_order)
 	udp_marked(4700, 2, 4, 1);
 	api_down();
 }
+
+/* --- a client that never reads ------------------------------------------ */
+
+/* Write all of buf (bounded by the socket's send timeout). */
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * A raw SP connection over ipc (NNG's framing: an 8-byte greeting, then
+ * per message a 0x01 byte, a 64-bit length and the body; a REQ body starts
+ * with a 32-bit request id with its top bit set) that sends count
+ * ListFlows requests and never reads an answer.
+ */
+static int
+hog(const uint8_t *req, size_t len, int count)
+{
+	static const uint8_t hello[8] = { 0, 'S', 'P', 0, 0, 0x30, 0, 0 };
+	struct timeval tv = { 2, 0 };
+	struct sockaddr_un sa;
+	uint8_t head[13];
+	int fd, i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, ipc_url + 6, strlen(ipc_url + 6) + 1);
+	cr_assert_geq(fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 0);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(write_all(fd, hello, sizeof(hello)), 0);
+	for (i = 0; i < count; i++) {
+		uint64_t l = len + 4;
+		int k;
+
+		head[0] = 1;
+		for (k = 0; k < 8; k++)
+			head[1 + k] = (uint8_t)(l >> (56 - 8 * k));
+		head[9] = 0x80;
+		head[10] = 0;
+		head[11] = (uint8_t)(i >> 8);
+		head[12] = (uint8_t)i;
+		if (write_all(fd, head, sizeof(head)) != 0 ||
+		    write_all(fd, req, len) != 0)
+			break;
+	}
+	return fd;
+}
+
+/*
+ * Six connections that ask for large replies (16 pages of 1,000 flows
+ * each, more than the agent's 64 contexts) and never read them do not keep
+ * a well-behaved client waiting. (Measured: NNG 1.5.2's REP pipe takes
+ * such replies off the contexts, so they are not pinned; the reply send
+ * timeout, RPC_SEND_TIMEOUT_MS, is the bound should that change.)
+ */
+Test(api, readers_that_never_read_do_not_block_the_agent, .timeout = 120)
+{
+	static Sctag__V1__BatchItem it[1000], *items[1000];
+	static struct start_req st[1000];
+	Sctag__V1__BatchRequest b = SCTAG__V1__BATCH_REQUEST__INIT;
+	Sctag__V1__Request r = SCTAG__V1__REQUEST__INIT;
+	static struct reply_bytes rb;
+	struct simple_req s;
+	uint8_t nonce[16], rid[16], *buf;
+	Sctag__V1__Reply *rep;
+	struct client c;
+	long long t0, waited;
+	size_t len, i;
+	int fds[6];
+
+	api_up();
+	for (i = 0; i < 1000; i++) {
+		start_req(&st[i], (uint32_t)(30000 + i), "atlas", "4");
+		sctag__v1__batch_item__init(&it[i]);
+		it[i].op_case = SCTAG__V1__BATCH_ITEM__OP_START;
+		it[i].start = &st[i].spec;
+		items[i] = &it[i];
+	}
+	b.n_items = 1000;
+	b.items = items;
+	header(&r, nonce, rid);
+	r.call_case = SCTAG__V1__REQUEST__CALL_BATCH;
+	r.batch = &b;
+	c = ipc();
+	rep = call(&c, &r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	wire_reply_free(rep);
+
+	/* A page of 1,000 flows is some 100 KB: 16 of them fill a socket. */
+	simple_req(&s, SCTAG__V1__REQUEST__CALL_LIST_FLOWS);
+	s.lf.page_size = 1000;
+	cr_assert_eq(wire_request_build(&s.r, NULL, &buf, &len), 0);
+	for (i = 0; i < 6; i++)
+		fds[i] = hog(buf, len, 16);
+	free(buf);
+
+	t0 = nt_now_ms();
+	simple_req(&s, SCTAG__V1__REQUEST__CALL_GET_STATUS);
+	cr_assert_eq(wire_request_build(&s.r, NULL, &buf, &len), 0);
+	for (i = 0, rep = NULL; i < 4 && !rep; i++)
+		rep = call_bytes(&c, buf, len, &rb);
+	free(buf);
+	waited = nt_now_ms() - t0;
+	cr_assert_not_null(rep, "no answer in %lld ms with the contexts held: "
+	    "%s", waited, rb.err);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	wire_reply_free(rep);
+	for (i = 0; i < 6; i++)
+		close(fds[i]);
+	api_down();
+}
