@@ -698,24 +698,34 @@ nt_fifo_write(const char *path, const void *buf, size_t len)
 	return rc;
 }
 
+/* Everything below dir, subdirectories too (bounded: depth 4, 1,000 each). */
 static void
-rm_dir_contents(const char *dir)
+rm_tree_contents(const char *dir, int depth)
 {
 	char path[1024];
 	struct dirent *de;
 	DIR *d;
 	int n = 0;
 
-	if ((d = opendir(dir)) == NULL)
+	if (depth > 4 || (d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL && n++ < 1000) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
+		if (unlink(path) != 0 && errno == EISDIR) {
+			rm_tree_contents(path, depth + 1);
+			rmdir(path);
+		}
 	}
 	closedir(d);
+}
+
+static void
+rm_dir_contents(const char *dir)
+{
+	rm_tree_contents(dir, 0);
 }
 
 void
