@@ -57,6 +57,19 @@ log_init(const char *ident, int to_stderr, enum log_level level)
 }
 
 void
+log_detach(void)
+{
+	if (!atomic_load(&log_to_stderr))
+		closelog();
+}
+
+int
+log_uses_stderr(void)
+{
+	return atomic_load(&log_to_stderr);
+}
+
+void
 log_set_level(enum log_level level)
 {
 	atomic_store(&log_level_cur, (int)level_clamp((int)level));

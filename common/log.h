@@ -17,6 +17,13 @@ enum log_level {
 /* to_stderr: 1 for the foreground; ident for syslog. */
 void log_init(const char *ident, int to_stderr, enum log_level level);
 void log_set_level(enum log_level);
+/*
+ * In a forked child about to close every fd it does not need: let go of
+ * the syslog connection first (glibc would otherwise later write to, and
+ * close, whatever fd takes its number), then log_init again.
+ */
+void log_detach(void);
+int log_uses_stderr(void);
 enum log_level log_get_level(void);
 /* "err", "warn", "info", "debug" -> level; -1 if unknown. */
 int log_level_parse(const char *s);

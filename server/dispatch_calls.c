@@ -253,8 +253,16 @@ batch_prepare(struct call_ctx *cc, const Sctag__V1__BatchRequest *b)
 		rules[k] = spec.rule;
 		idx[k++] = i;
 	}
-	if (k > 0 && priv_rules_add_new(cc->d->priv, rules, k, rc, got) != 0)
+	for (i = 0; i < k; i++)
+		rc[i] = -ENOENT;	/* not answered */
+	if (k > 0 && priv_rules_add_new(cc->d->priv, rules, k, rc, got) != 0) {
+		/* Chunks that went through before the failure: undo them. */
+		for (i = 0; i < k; i++)
+			if (rc[i] == 0 && priv_rule_del(cc->d->priv, &rules[i],
+			    err, sizeof(err)) != 0)
+				log_warn("batch: undoing a rule: %s", err);
 		goto fail;
+	}
 	for (i = 0; i < k; i++) {
 		prep[idx[i]].rule = rules[i];
 		prep[idx[i]].rc = rc[i];
@@ -426,7 +434,7 @@ call_status(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 {
 	const struct cfg *cfg = cc->d->cfg;
 	Sctag__V1__GetStatusReply *s = aalloc(a, sizeof(*s));
-	uint32_t hash[MK_NSHAPES], lpm[MK_NSHAPES], def, cap;
+	uint32_t hash[MK_NSHAPES], lpm[MK_NSHAPES], def = 0, cap = 0;
 	uint64_t c[MK_C_MAX];
 	struct flows_stats fs;
 	char buf[64];

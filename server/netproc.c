@@ -156,8 +156,15 @@ static int
 backend_del(void *arg, const struct marker_rule *r, char *err, size_t errlen)
 {
 	struct net *n = arg;
+	int rc;
 
-	return priv_rule_del(&n->priv, r, err, errlen);
+	/*
+	 * Already gone (a named-pipe "end" for the same match, or a delete
+	 * that timed out here but happened there) is what we wanted: else
+	 * the flow could never be ended.
+	 */
+	rc = priv_rule_del(&n->priv, r, err, errlen);
+	return rc == -ENOENT ? 0 : rc;
 }
 
 static int
@@ -265,6 +272,24 @@ api_expire(struct net *n)
 }
 
 /* The signals sctagd blocked before the fork, now ours to read. */
+/*
+ * HUP, from the parent or straight to this process (systemctl kill): keys
+ * and registry together when the API runs, so the flow table never keeps
+ * a registry that was freed.
+ */
+static void
+reload(struct net *n)
+{
+	char msg[512];
+
+	if (!n->d.flows) {
+		reload_registry(n);
+		return;
+	}
+	dispatch_reload(&n->d, msg, sizeof(msg));
+	log_info("reload: %s", msg);
+}
+
 static int
 signals_fd(void)
 {
@@ -346,13 +371,8 @@ netproc_run(const struct netproc_opts *o)
 				rc = 0;		/* told to stop */
 				goto out;
 			}
-			if (cmd == PRIV_CTL_RELOAD && n.d.flows) {
-				char msg[512];
-
-				dispatch_reload(&n.d, msg, sizeof(msg));
-				log_info("reload: %s", msg);
-			} else if (cmd == PRIV_CTL_RELOAD)
-				reload_registry(&n);
+			if (cmd == PRIV_CTL_RELOAD)
+				reload(&n);
 			else if (cmd == PRIV_CTL_COUNTERS)
 				log_counters(&n);
 		}
@@ -366,7 +386,7 @@ netproc_run(const struct netproc_opts *o)
 			rc = 0;
 			goto out;
 		case SIGHUP:
-			reload_registry(&n);
+			reload(&n);
 			break;
 		case SIGUSR1:
 			log_counters(&n);

@@ -21,20 +21,28 @@
 #include "privproc.h"
 
 /*
- * Bounded wait for the child after asking it to stop. Without CAP_KILL we
- * can not force it; if it hangs, we leave, and its parent-death signal
- * ends it.
+ * Bounded wait for the child after asking it to stop, answering its
+ * requests meanwhile (a Batch or Drain it is finishing would otherwise
+ * wait out each request's timeout). Without CAP_KILL we can not force it;
+ * if it hangs, we leave, and its parent-death signal ends it.
  */
 static int
-reap(pid_t child, int timeout_ms)
+reap(struct marker *m, int chan_fd, pid_t child, int timeout_ms)
 {
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	struct pollfd pfd = { .fd = chan_fd, .events = POLLIN };
 	int status, waited;
 
 	for (waited = 0; waited < timeout_ms; waited += 20) {
 		if (waitpid(child, &status, WNOHANG) == child)
 			return status;
-		nanosleep(&ts, NULL);
+		if (pfd.fd >= 0 && poll(&pfd, 1, 20) > 0) {
+			if (priv_serve_one(chan_fd, m) != 0)
+				pfd.fd = -1;	/* hung up: just wait */
+		} else if (pfd.fd < 0) {
+			struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
 	}
 	log_warn("network process %d did not stop within %d ms",
 	    (int)child, timeout_ms);
@@ -84,7 +92,7 @@ privproc_run(struct marker *m, int chan_fd, int ctl_fd, pid_t child,
 			if (rc == -ECONNRESET || rc == -EPIPE ||
 			    (pfd[1].revents & POLLHUP)) {
 				close(ctl_fd);
-				status = reap(child, 2000);
+				status = reap(m, chan_fd, child, 2000);
 				report_child(child, status);
 				return WIFEXITED(status) &&
 				    WEXITSTATUS(status) == 0 ? 0 : 1;
@@ -99,7 +107,7 @@ privproc_run(struct marker *m, int chan_fd, int ctl_fd, pid_t child,
 		case SIGINT:
 			log_info("signal %d: stopping", si.ssi_signo);
 			close(ctl_fd);
-			if ((status = reap(child, 5000)) != 0)
+			if ((status = reap(m, chan_fd, child, 5000)) != 0)
 				report_child(child, status);
 			return 0;
 		case SIGHUP:
@@ -118,6 +126,6 @@ privproc_run(struct marker *m, int chan_fd, int ctl_fd, pid_t child,
 		}
 	}
 	close(ctl_fd);
-	reap(child, 5000);
+	reap(m, chan_fd, child, 5000);
 	return 1;
 }

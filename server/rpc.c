@@ -59,6 +59,9 @@ struct rpc {
 	int			 probe_started;
 	atomic_int		 probe_failed;
 	atomic_int		 stopping;
+	/* When the main thread last came round (rpc_tick): the probe blames
+	 * the listener only while the main thread is answering. */
+	_Atomic long long	 last_tick_ms;
 	char			 host[256];
 };
 
@@ -119,13 +122,17 @@ static void
 busy(struct rpc_job *j, nng_msg *m)
 {
 	unsigned long suppressed;
+	int say;
 	uint8_t *out = NULL;
 	size_t len = 0;
 	char msg[128];
 
 	snprintf(msg, sizeof(msg), "too many requests in flight on this "
 	    "connection (limit %d); wait for replies", RPC_PER_CONN);
-	if (log_ratelimit_ok(&busy_rl, &suppressed))
+	nng_mtx_lock(j->rpc->mtx);
+	say = log_ratelimit_ok(&busy_rl, &suppressed);
+	nng_mtx_unlock(j->rpc->mtx);
+	if (say)
 		log_warn("api: connection %u over its in-flight limit",
 		    j->pipe_id);
 	nng_msg_clear(m);
@@ -240,11 +247,16 @@ start_ipc(struct rpc *r, char *err, size_t errlen)
 {
 	int rv;
 
-	if ((rv = nng_listener_create(&r->ipc_l, r->sock, r->ipc_url)) != 0 ||
-	    (rv = nng_listener_set_int(r->ipc_l, NNG_OPT_IPC_PERMISSIONS,
+	if ((rv = nng_listener_create(&r->ipc_l, r->sock, r->ipc_url)) != 0) {
+		snprintf(err, errlen, "listening on %s: %s", r->ipc_url,
+		    nng_strerror(rv));
+		return -EADDRNOTAVAIL;
+	}
+	if ((rv = nng_listener_set_int(r->ipc_l, NNG_OPT_IPC_PERMISSIONS,
 	    0660)) != 0 || (rv = nng_listener_start(r->ipc_l, 0)) != 0) {
 		snprintf(err, errlen, "listening on %s: %s", r->ipc_url,
 		    nng_strerror(rv));
+		nng_listener_close(r->ipc_l);
 		return -EADDRNOTAVAIL;
 	}
 	r->have_ipc = 1;
@@ -346,7 +358,13 @@ probe_main(void *arg)
 			nng_msleep(100);
 		if (atomic_load(&r->stopping))
 			break;
-		if (probe_once(r) != 0)
+		/*
+		 * A busy main thread (a long Drain) does not answer either:
+		 * that is not the listener's fault, and recreating it would
+		 * cut the ipc clients, the one waiting for the Drain too.
+		 */
+		if (probe_once(r) != 0 && dispatch_now_ms() -
+		    atomic_load(&r->last_tick_ms) < 1000)
 			atomic_store(&r->probe_failed, 1);
 	}
 	return NULL;
@@ -357,6 +375,7 @@ rpc_tick(struct rpc *r)
 {
 	char err[256];
 
+	atomic_store(&r->last_tick_ms, (long long)dispatch_now_ms());
 	if (!r->have_ipc || !atomic_exchange(&r->probe_failed, 0))
 		return;
 	log_warn("api: the ipc listener does not answer (NNG bug #1518?); "
@@ -400,11 +419,11 @@ rpc_start(struct rpc **out, const struct rpc_opts *o, char *err,
 	}
 	if (o->tls_url && (rc = start_tls(r, o, err, errlen)) != 0)
 		goto fail;
-	r->njobs = RPC_CONTEXTS;
-	if ((r->jobs = calloc((size_t)r->njobs, sizeof(*r->jobs))) == NULL) {
+	if ((r->jobs = calloc(RPC_CONTEXTS, sizeof(*r->jobs))) == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
+	r->njobs = RPC_CONTEXTS;
 	for (i = 0; i < r->njobs; i++) {
 		struct rpc_job *j = &r->jobs[i];
 

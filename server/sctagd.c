@@ -299,8 +299,12 @@ run_child(struct cfg *cfg, struct reg *reg, struct marker *m, int chan,
 	const int keep[] = { chan, ctl, pipe_fd };
 	char err[256];
 
+	int to_stderr = log_uses_stderr();
+
 	marker_forget(m);
+	log_detach();
 	close_other_fds(keep, 3);
+	log_init("sctagd", to_stderr, log_get_level());
 	if (caps_become_user(uid, gid, err, sizeof(err)) != 0) {
 		log_err("net: %s", err);
 		return 1;
@@ -324,13 +328,6 @@ run_child(struct cfg *cfg, struct reg *reg, struct marker *m, int chan,
 	no.rpc.tls_ca_pem = ap->ca;
 	no.rpc.host = ap->host;
 	return netproc_run(&no);
-}
-
-/* Only the process that forked removes what the child made. */
-static int
-pid_is_parent(pid_t child)
-{
-	return child > 0;
 }
 
 enum { OPT_PIPE = 256, OPT_NO_PIPE, OPT_STRATEGY, OPT_CHECK };
@@ -555,9 +552,6 @@ out:
 		log_warn("removing %s: %s", cfg.pipe_path, strerror(errno));
 	if (pipe_fd >= 0)
 		close(pipe_fd);
-	if (cfg.api_ipc && pid_is_parent(child) && unlink(cfg.api_ipc) != 0 &&
-	    errno != ENOENT)
-		log_warn("removing %s: %s", cfg.api_ipc, strerror(errno));
 	free_api(&ap);
 	reg_free(reg);
 	cfg_free(&cfg);

@@ -52,7 +52,7 @@ TestSuite(api, .init = nettest_setup, .fini = nettest_teardown,
 static struct nt_daemon daemon_;
 static char dir[256], ipc_url[600], ca[600], client_pem[600], other_pem[600];
 static struct keys_secret *k_orch, *k_mon, *k_adm, *k_stranger;
-static char stranger_pub[KEYS_B64_SIZE], keys_path[700];
+static char stranger_pub[KEYS_B64_SIZE], keys_path[700], fifo_path[700];
 
 struct client {
 	const char			*url;
@@ -138,6 +138,7 @@ api_up(void)
 
 	snprintf(cfg, sizeof(cfg), "%s/sctagd.json", dir);
 	snprintf(fifo, sizeof(fifo), "%s/flowd", dir);
+	snprintf(fifo_path, sizeof(fifo_path), "%s", fifo);
 	snprintf(ipc_url, sizeof(ipc_url), "ipc://%s/api/sctagd.sock", dir);
 	cr_assert_not_null(f = fopen(cfg, "w"));
 	fprintf(f, "{\"user\": \"nobody\", \"host\": \"%s\", \"api\": {"
@@ -1333,5 +1334,74 @@ Test(api, readers_that_never_read_do_not_block_the_agent, .timeout = 120)
 	wire_reply_free(rep);
 	for (i = 0; i < 6; i++)
 		close(fds[i]);
+	api_down();
+}
+
+/*
+ * HUP sent straight to the network process (systemctl kill signals every
+ * process of the unit) reloads keys and registry together: the flow table
+ * must not keep the registry that was freed. A conflict's message names
+ * the tag from the registry, so it reads that memory.
+ */
+Test(api, hup_to_the_network_process_keeps_the_registry)
+{
+	char path[64], buf[64];
+	struct client c;
+	struct start_req st;
+	FILE *f;
+	long child = -1;
+
+	api_up();
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children",
+	    (int)daemon_.pid, (int)daemon_.pid);
+	cr_assert_not_null(f = fopen(path, "r"));
+	if (fgets(buf, sizeof(buf), f))
+		child = strtol(buf, NULL, 10);
+	fclose(f);
+	cr_assert_gt(child, 0);
+	c = ipc();
+	expect_code(call(&c, start_req(&st, 4800, "cms", "14")),
+	    SCTAG__V1__CODE__OK, NULL);
+	cr_assert_eq(kill((pid_t)child, SIGHUP), 0);
+	cr_assert_eq(nt_daemon_log_wait(&daemon_, "reload: ", 5000), 0);
+	expect_code(call(&c, start_req(&st, 4800, "atlas", "4")),
+	    SCTAG__V1__CODE__ALREADY_EXISTS, "cms/");
+	api_down();
+}
+
+/*
+ * A named-pipe "end" for the same 5-tuple removes the kernel rule an API
+ * flow uses: the API flow can still be ended (the rule being gone is the
+ * goal), instead of staying in the table for ever.
+ */
+Test(api, a_rule_already_gone_does_not_pin_the_flow)
+{
+	char line[256];
+	struct client c;
+	struct start_req st;
+	struct simple_req s;
+	Sctag__V1__Reply *rep;
+	uint64_t id;
+	int i;
+
+	api_up();
+	c = ipc();
+	rep = call(&c, start_req(&st, 4900, "cms", "14"));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	id = rep->start_flow->flow->id;
+	wire_reply_free(rep);
+	snprintf(line, sizeof(line), "end udp %s 4900 %s 5000 cms 14\n",
+	    NT_ADDR_A, NT_ADDR_B);
+	cr_assert_eq(nt_fifo_write(fifo_path, line, strlen(line)), 0);
+	for (i = 0; i < 50 && kernel_rules() != 0; i++)
+		nt_sleep_ms(100);
+	cr_assert_eq(kernel_rules(), 0, "the pipe's end did not remove the rule");
+	simple_req(&s, SCTAG__V1__REQUEST__CALL_END_FLOW);
+	s.ef.which_case = SCTAG__V1__END_FLOW_REQUEST__WHICH_ID;
+	s.ef.id = id;
+	rep = call(&c, &s.r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	wire_reply_free(rep);
+	cr_assert_eq(table_total(), 0);
 	api_down();
 }
