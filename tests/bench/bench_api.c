@@ -46,6 +46,7 @@
 #include <nng/supplemental/tls/tls.h>
 #include <sodium.h>
 
+#include "bench_util.h"
 #include "keys.h"
 #include "sctag.h"
 #include "wire.h"
@@ -70,7 +71,6 @@
 #define SPACE_BATCH	0x300		/* the ipc batch run */
 #define SPACE_LOAD	0x400		/* the 1,000,000 flows */
 
-static volatile sig_atomic_t stop;
 
 static struct {
 	double	secs;		/* per round-trip run */
@@ -104,22 +104,6 @@ static struct {
 static double t_start;
 
 static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
 progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
@@ -127,7 +111,7 @@ progress(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "[%6.1f s] ", now_s() - t_start);
+	fprintf(stderr, "[%6.1f s] ", bench_now_s() - t_start);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -178,14 +162,6 @@ sh(const char *fmt, ...)
 	return 0;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* The q-quantile (0..1) of v[0..n-1], sorted in place; nearest rank. */
 static double
 quantile(double *v, long n, double q)
@@ -194,7 +170,7 @@ quantile(double *v, long n, double q)
 
 	if (n <= 0)
 		return 0;
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	qsort(v, (size_t)n, sizeof(*v), bench_cmp_double);
 	i = (long)(q * (double)n + 0.999999) - 1;
 	if (i < 0)
 		i = 0;
@@ -396,7 +372,7 @@ agent_start(const char *cfg)
 	}
 	close(fd);
 	g.pid = pid;
-	for (i = 0; i < 2000 && !stop; i++) {
+	for (i = 0; i < 2000 && !bench_stop; i++) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			g.pid = 0;
 			fprintf(stderr, "bench_api: sctagd exited (status "
@@ -817,16 +793,16 @@ pair_once(struct worker *w, const uint8_t *echo_req, double *t1, double *t2)
 	struct sctag_result r;
 	struct spec s;
 	uint64_t id;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	int rv;
 
 	if (w->kind == K_ECHO) {
 		if ((rv = echo_once(w->s, echo_req, g.env_len)) != 0)
 			goto echo_fail;
-		*t1 = now_s() - t0;
+		*t1 = bench_now_s() - t0;
 		if ((rv = echo_once(w->s, echo_req, g.env_len)) != 0)
 			goto echo_fail;
-		*t2 = now_s() - t0 - *t1;
+		*t2 = bench_now_s() - t0 - *t1;
 		return 0;
 echo_fail:
 		w->fails++;
@@ -845,14 +821,14 @@ echo_fail:
 	}
 	id = r.reply->start_flow->flow->id;
 	sctag_result_free(&r);
-	*t1 = now_s() - t0;
+	*t1 = bench_now_s() - t0;
 	if (sctag_end_flow_id(w->c, id, &r) != SCTAG_OK) {
 		worker_fail(w, "end", &r);
 		sctag_result_free(&r);
 		return -1;
 	}
 	sctag_result_free(&r);
-	*t2 = now_s() - t0 - *t1;
+	*t2 = bench_now_s() - t0 - *t1;
 	return 0;
 }
 
@@ -873,7 +849,8 @@ worker_main(void *arg)
 		pthread_cond_wait(&run_sync.cv, &run_sync.mtx);
 	deadline = run_sync.deadline;
 	pthread_mutex_unlock(&run_sync.mtx);
-	while (!stop && w->pairs < opt.max_pairs && now_s() < deadline) {
+	while (!bench_stop && w->pairs < opt.max_pairs &&
+	    bench_now_s() < deadline) {
 		if (pair_once(w, req, &t1, &t2) != 0) {
 			/* A broken client stops; the table shows it. */
 			if (++bad >= 10)
@@ -884,7 +861,7 @@ worker_main(void *arg)
 		w->lat_call[2 * w->pairs + 1] = t2;
 		w->lat_pair[w->pairs++] = t1 + t2;
 	}
-	w->t_end = now_s();
+	w->t_end = bench_now_s();
 	free(req);
 	return NULL;
 }
@@ -973,7 +950,7 @@ run_one(const char *table, enum kind kind, int tls, int n)
 		started++;
 	}
 	pthread_mutex_lock(&run_sync.mtx);
-	t0 = now_s();
+	t0 = bench_now_s();
 	run_sync.deadline = t0 + opt.secs;
 	run_sync.go = 1;
 	pthread_cond_broadcast(&run_sync.cv);
@@ -1041,7 +1018,7 @@ run_all(const char *table)
 	for (tls = 0; tls <= 1; tls++)
 		for (c = 0; c < 2; c++)
 			for (k = 0; k < 2; k++) {
-				if (stop)
+				if (bench_stop)
 					return -1;
 				if (run_one(table, k ? K_SIGNED : K_ECHO, tls,
 				    conc[c]) != 0)
@@ -1116,8 +1093,8 @@ batch_load(const char *name, int tls, unsigned int space, long flows,
 		goto out;
 	}
 	sctag_result_free(&r);
-	t0 = now_s();
-	for (i = 0; i < flows && !stop && now_s() - t0 < limit_s;
+	t0 = bench_now_s();
+	for (i = 0; i < flows && !bench_stop && bench_now_s() - t0 < limit_s;
 	    i += BATCH_ITEMS) {
 		sctag__v1__batch_request__init(&b.req);
 		for (k = 0; k < BATCH_ITEMS && i + k < flows; k++) {
@@ -1129,7 +1106,7 @@ batch_load(const char *name, int tls, unsigned int space, long flows,
 		}
 		b.req.n_items = (size_t)k;
 		b.req.items = b.itemp;
-		t = now_s();
+		t = bench_now_s();
 		if (sctag_batch(c, &b.req, &r) != SCTAG_OK ||
 		    !r.reply->batch) {
 			snprintf(br->err, sizeof(br->err), "batch at %ld: %s %s "
@@ -1138,7 +1115,7 @@ batch_load(const char *name, int tls, unsigned int space, long flows,
 			sctag_result_free(&r);
 			break;
 		}
-		lat[nb++] = now_s() - t;
+		lat[nb++] = bench_now_s() - t;
 		for (j = 0; j < r.reply->batch->n_results; j++) {
 			if (r.reply->batch->results[j]->code ==
 			    SCTAG__V1__CODE__OK) {
@@ -1156,14 +1133,14 @@ batch_load(const char *name, int tls, unsigned int space, long flows,
 		sctag_result_free(&r);
 		br->flows += k;
 		if (br->flows == opt.batch_flows) {
-			br->first_secs = now_s() - t0;
+			br->first_secs = bench_now_s() - t0;
 			br->first_flows = br->flows;
 		}
 		if (br->flows % 100000 == 0)
 			progress("  %s: %ld flows, %.0f flows/s so far", name,
-			    br->flows, (double)br->flows / (now_s() - t0));
+			    br->flows, (double)br->flows / (bench_now_s() - t0));
 	}
-	br->secs = now_s() - t0;
+	br->secs = bench_now_s() - t0;
 	br->p50_ms = quantile(lat, nb, 0.5) * 1e3;
 	br->p99_ms = quantile(lat, nb, 0.99) * 1e3;
 	br->used = status_used(c);
@@ -1202,7 +1179,7 @@ drain_all(const char *name)
 		return -1;
 	memset(&r, 0, sizeof(r));
 	d->name = name;
-	t0 = now_s();
+	t0 = bench_now_s();
 	if (sctag_drain(c, NULL, &r) != SCTAG_OK || !r.reply->drain) {
 		fprintf(stderr, "bench_api: drain: %s %s %s\n",
 		    sctag_status_name(r.status), sctag_code_name(r.code),
@@ -1211,7 +1188,7 @@ drain_all(const char *name)
 	} else {
 		d->ended = (long)r.reply->drain->ended;
 	}
-	d->secs = now_s() - t0;
+	d->secs = bench_now_s() - t0;
 	sctag_result_free(&r);
 	sctag_client_close(c);
 	d->in_map = map_rules();
@@ -1378,9 +1355,9 @@ main(int argc, char **argv)
 		    "namespaces)\n");
 		return 1;
 	}
-	t_start = now_s();
+	t_start = bench_now_s();
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
+	sa.sa_handler = bench_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
@@ -1441,5 +1418,5 @@ out:
 	echo_stop();
 	progress("cleanup");
 	cleanup();
-	return stop ? 1 : rc;
+	return bench_stop ? 1 : rc;
 }

@@ -38,6 +38,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bench_util.h"
 #include "bench_empty.skel.h"
 #include "bench_ref.skel.h"
 #include "config.h"
@@ -56,7 +57,6 @@
 #define VETH_B		"sctag1"
 #define STREAM_PORT	5201
 
-static volatile sig_atomic_t stop;
 
 static struct {
 	int	rounds;		/* interleaved rounds of the repeated runs */
@@ -107,22 +107,6 @@ struct memrow {
 static struct memrow memrows[8];
 static int nmem;
 
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* splitmix64: the rule set is the same in every run and on every host. */
 static uint64_t
 rng_next(uint64_t *s)
@@ -132,14 +116,6 @@ rng_next(uint64_t *s)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static int
@@ -156,7 +132,7 @@ median_d(const double *v, int n)
 	double tmp[MAX_TRIALS > MAX_ROUNDS ? MAX_TRIALS : MAX_ROUNDS];
 
 	memcpy(tmp, v, n * sizeof(*v));
-	qsort(tmp, n, sizeof(*tmp), cmp_double);
+	qsort(tmp, n, sizeof(*tmp), bench_cmp_double);
 	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
 }
 
@@ -363,7 +339,7 @@ measure(struct marker *m, struct row *rows, int n)
 		for (k = 0; k < n; k++) {
 			struct row *w = &rows[(k + r) % n];
 
-			if (stop)
+			if (bench_stop)
 				return -EINTR;
 			if (w->is_marker && r == 0)
 				marker_counters(m, before);
@@ -391,7 +367,7 @@ measure(struct marker *m, struct row *rows, int n)
 		for (i = 0; i < n; i++) {
 			struct row *w = &rows[i];
 
-			if (stop)
+			if (bench_stop)
 				return -EINTR;
 			if (w->is_marker && s == 0)
 				marker_counters(m, before);
@@ -483,7 +459,7 @@ fill_exact(struct marker *m, int strategy, int n, struct marker_rule *hit)
 	int done = 0, tries, added, rc;
 
 	for (tries = 0; done < n && tries < 2 * n; tries++) {
-		if (stop)
+		if (bench_stop)
 			return -EINTR;
 		gen_exact(&rng, &r, strategy);
 		if ((rc = add_rule(m, &r, &added)) != 0)
@@ -960,8 +936,8 @@ sender(void *arg)
 		goto fail;
 	tv.tv_sec = 2;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	end = now_s() + st->secs;
-	while (!stop && now_s() < end) {
+	end = bench_now_s() + st->secs;
+	while (!bench_stop && bench_now_s() < end) {
 		n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
 		if (n < 0 && errno != EINTR && errno != EAGAIN)
 			goto fail;
@@ -996,22 +972,22 @@ receiver(void *arg)
 		return NULL;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	t0 = now_s();
+	t0 = bench_now_s();
 	hard = t0 + st->secs + 10;
 	for (;;) {
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n == 0)
 			break;
 		if (n < 0) {
-			if ((errno == EAGAIN || errno == EINTR) && !stop &&
-			    now_s() < hard)
+			if ((errno == EAGAIN || errno == EINTR) && !bench_stop &&
+			    bench_now_s() < hard)
 				continue;
 			st->rx_err = errno;
 			break;
 		}
 		st->bytes += n;
 	}
-	st->elapsed = now_s() - t0;
+	st->elapsed = bench_now_s() - t0;
 	close(fd);
 	return NULL;
 }
@@ -1071,7 +1047,7 @@ trial(struct stream *st, int on, uint16_t sport, double *gbps,
 	if (st->tx_err || st->rx_err || st->elapsed <= 0) {
 		fprintf(stderr, "stream: sender %s, receiver %s\n",
 		    strerror(st->tx_err), strerror(st->rx_err));
-		rc = stop ? -EINTR : -EIO;
+		rc = bench_stop ? -EINTR : -EIO;
 		goto out;
 	}
 	*gbps = st->bytes * 8 / st->elapsed / 1e9;
@@ -1309,7 +1285,7 @@ main(int argc, char **argv)
 		usage();
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
+	sa.sa_handler = bench_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	log_init("bench_marker", 1, LOG_LVL_WARN);
