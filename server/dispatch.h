@@ -17,6 +17,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "flowreq.h"
 #include "flows.h"
 #include "priv.h"
 #include "registry.h"
@@ -30,6 +31,8 @@ struct dispatch_prep {
 	int32_t			rc;	/* 0: in the kernel, waiting */
 	uint32_t		label;
 	int			used;	/* its flow took it */
+	struct flowreq_spec	spec;	/* the item's start, parsed once */
+	int			have_spec;
 };
 
 struct dispatch {

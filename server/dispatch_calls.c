@@ -230,7 +230,6 @@ batch_prepare(struct call_ctx *cc, const Sctag__V1__BatchRequest *b)
 	struct dispatch_prep *prep;
 	struct marker_rule *rules;
 	struct mk_rule *got;
-	struct flowreq_spec spec;
 	struct flows_flow f;
 	size_t *idx, i, k = 0;
 	int32_t *rc;
@@ -246,11 +245,14 @@ batch_prepare(struct call_ctx *cc, const Sctag__V1__BatchRequest *b)
 	for (i = 0; i < b->n_items; i++) {
 		prep[i].rc = -ENOENT;	/* not prepared */
 		if (b->items[i]->op_case != SCTAG__V1__BATCH_ITEM__OP_START ||
-		    parse_spec(cc, b->items[i]->start, &spec, err,
-		    sizeof(err)) != 0 || !spec.markable ||
-		    flows_find(cc->d->flows, &spec, &f) == 0)
+		    parse_spec(cc, b->items[i]->start, &prep[i].spec, err,
+		    sizeof(err)) != 0)
 			continue;
-		rules[k] = spec.rule;
+		prep[i].have_spec = 1;
+		if (!prep[i].spec.markable ||
+		    flows_find(cc->d->flows, &prep[i].spec, &f) == 0)
+			continue;
+		rules[k] = prep[i].spec.rule;
 		idx[k++] = i;
 	}
 	for (i = 0; i < k; i++)
@@ -328,7 +330,14 @@ call_batch(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 		sctag__v1__batch_result__init(r);
 		err[0] = '\0';
 		cc->d->prep_cur = prep && prep[i].rc == 0 ? &prep[i] : NULL;
-		if (it->op_case == SCTAG__V1__BATCH_ITEM__OP_START)
+		/* A start parsed by batch_prepare is not parsed again; one
+		 * that did not parse is, for its message. */
+		if (it->op_case == SCTAG__V1__BATCH_ITEM__OP_START && prep &&
+		    prep[i].have_spec)
+			rc = flows_start(cc->d->flows, &prep[i].spec,
+			    cc->caller, cc->now_ms, &f, &created, err,
+			    sizeof(err));
+		else if (it->op_case == SCTAG__V1__BATCH_ITEM__OP_START)
 			rc = do_start(cc, it->start, &f, &created, err,
 			    sizeof(err));
 		else

@@ -72,6 +72,18 @@ nettest_sh(const char *fmt, ...)
 	cr_assert_eq(rc, 0, "'%s' failed (%d): %s", cmd, rc, out);
 }
 
+void
+nettest_shell(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	cr_assert_eq(system(cmd), 0, "'%s' failed", cmd);
+}
+
 struct capture *
 nettest_capture(const char *ns, const char *ifname, size_t max_pkts)
 {

@@ -32,6 +32,9 @@ void nettest_unavailable(const char *why) __attribute__((noreturn));
 
 /* Run a command, assert it succeeded. */
 void nettest_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same through /bin/sh (redirections, pipes), asserting exit 0. */
+void nettest_shell(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /* Capture on B's veth (or ifname in ns), asserting that it started. */
 struct capture *nettest_capture(const char *ns, const char *ifname,

@@ -62,21 +62,6 @@ struct client {
 	int				 uid;		/* > 0: run as this uid */
 };
 
-static void
-sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	cr_assert_eq(system(cmd), 0, "'%s' failed", cmd);
-}
-
 static struct keys_secret *
 make_key(const char *name, char *pub_b64)
 {
@@ -111,13 +96,13 @@ api_up(void)
 	snprintf(dir, sizeof(dir), "%s", nt.tmpdir);
 	/* The network process ("nobody") must reach its socket and keys. */
 	cr_assert_eq(chmod(dir, 0711), 0);
-	sh("sh %s/certs/mkcerts.sh -d %s ca >/dev/null", src, dir);
-	sh("sh %s/certs/mkcerts.sh -d %s agent %s %s >/dev/null", src, dir,
+	nettest_shell("sh %s/certs/mkcerts.sh -d %s ca >/dev/null", src, dir);
+	nettest_shell("sh %s/certs/mkcerts.sh -d %s agent %s %s >/dev/null", src, dir,
 	    HOST, NT_ADDR_A);
-	sh("sh %s/certs/mkcerts.sh -d %s client fts >/dev/null", src, dir);
-	sh("sh %s/certs/mkcerts.sh -d %s/other ca 'another CA' >/dev/null",
+	nettest_shell("sh %s/certs/mkcerts.sh -d %s client fts >/dev/null", src, dir);
+	nettest_shell("sh %s/certs/mkcerts.sh -d %s/other ca 'another CA' >/dev/null",
 	    src, dir);
-	sh("sh %s/certs/mkcerts.sh -d %s/other client fts >/dev/null", src,
+	nettest_shell("sh %s/certs/mkcerts.sh -d %s/other client fts >/dev/null", src,
 	    dir);
 	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
 	snprintf(client_pem, sizeof(client_pem), "%s/client-fts.pem", dir);
@@ -1090,33 +1075,49 @@ Test(api, in_flight_limit_per_connection)
 	api_down();
 }
 
+/* A Batch of n (up to 1,000) starts, UDP A:base+i -> B:5000, atlas/4. */
+struct batch_req {
+	Sctag__V1__Request		r;
+	Sctag__V1__BatchRequest		b;
+	Sctag__V1__BatchItem		it[1000], *items[1000];
+	struct start_req		st[1000];
+	uint8_t				nonce[16], rid[16];
+};
+
+static Sctag__V1__Request *
+batch_req(struct batch_req *q, size_t n, uint32_t base)
+{
+	size_t i;
+
+	cr_assert_leq(n, 1000);
+	for (i = 0; i < n; i++) {
+		start_req(&q->st[i], (uint32_t)(base + i), "atlas", "4");
+		sctag__v1__batch_item__init(&q->it[i]);
+		q->it[i].op_case = SCTAG__V1__BATCH_ITEM__OP_START;
+		q->it[i].start = &q->st[i].spec;
+		q->items[i] = &q->it[i];
+	}
+	sctag__v1__batch_request__init(&q->b);
+	q->b.n_items = n;
+	q->b.items = q->items;
+	sctag__v1__request__init(&q->r);
+	header(&q->r, q->nonce, q->rid);
+	q->r.call_case = SCTAG__V1__REQUEST__CALL_BATCH;
+	q->r.batch = &q->b;
+	return &q->r;
+}
+
 /* The largest Batch (1,000 items) is answered item by item, all OK. */
 Test(api, batch_of_1000)
 {
-	static Sctag__V1__BatchItem it[1000], *items[1000];
-	static struct start_req st[1000];
-	Sctag__V1__BatchRequest b = SCTAG__V1__BATCH_REQUEST__INIT;
-	Sctag__V1__Request r = SCTAG__V1__REQUEST__INIT;
-	uint8_t nonce[16], rid[16];
+	static struct batch_req q;
 	Sctag__V1__Reply *rep;
 	struct client c;
 	size_t i;
 
 	api_up();
-	for (i = 0; i < 1000; i++) {
-		start_req(&st[i], (uint32_t)(20000 + i), "atlas", "4");
-		sctag__v1__batch_item__init(&it[i]);
-		it[i].op_case = SCTAG__V1__BATCH_ITEM__OP_START;
-		it[i].start = &st[i].spec;
-		items[i] = &it[i];
-	}
-	b.n_items = 1000;
-	b.items = items;
-	header(&r, nonce, rid);
-	r.call_case = SCTAG__V1__REQUEST__CALL_BATCH;
-	r.batch = &b;
 	c = tls(k_orch);
-	rep = call(&c, &r);
+	rep = call(&c, batch_req(&q, 1000, 20000));
 	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
 	cr_assert_eq(rep->batch->n_results, 1000);
 	for (i = 0; i < 1000; i++)
@@ -1282,13 +1283,10 @@ hog(const uint8_t *req, size_t len, int count)
  */
 Test(api, readers_that_never_read_do_not_block_the_agent, .timeout = 120)
 {
-	static Sctag__V1__BatchItem it[1000], *items[1000];
-	static struct start_req st[1000];
-	Sctag__V1__BatchRequest b = SCTAG__V1__BATCH_REQUEST__INIT;
-	Sctag__V1__Request r = SCTAG__V1__REQUEST__INIT;
+	static struct batch_req q;
 	static struct reply_bytes rb;
 	struct simple_req s;
-	uint8_t nonce[16], rid[16], *buf;
+	uint8_t *buf;
 	Sctag__V1__Reply *rep;
 	struct client c;
 	long long t0, waited;
@@ -1296,20 +1294,8 @@ Test(api, readers_that_never_read_do_not_block_the_agent, .timeout = 120)
 	int fds[6];
 
 	api_up();
-	for (i = 0; i < 1000; i++) {
-		start_req(&st[i], (uint32_t)(30000 + i), "atlas", "4");
-		sctag__v1__batch_item__init(&it[i]);
-		it[i].op_case = SCTAG__V1__BATCH_ITEM__OP_START;
-		it[i].start = &st[i].spec;
-		items[i] = &it[i];
-	}
-	b.n_items = 1000;
-	b.items = items;
-	header(&r, nonce, rid);
-	r.call_case = SCTAG__V1__REQUEST__CALL_BATCH;
-	r.batch = &b;
 	c = ipc();
-	rep = call(&c, &r);
+	rep = call(&c, batch_req(&q, 1000, 30000));
 	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
 	wire_reply_free(rep);
 

@@ -44,21 +44,6 @@ struct agent {
 static struct agent ag[NAGENTS];
 static char dir[256], hosts[320], ca[320], cert[320], key[320];
 
-static void
-sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	cr_assert_eq(system(cmd), 0, "'%s' failed", cmd);
-}
-
 /* Agent 1 is the pair's A; agents 2 and 3 get a namespace and link each. */
 static void
 links_up(void)
@@ -113,11 +98,11 @@ agents_up(void)
 	cr_assert_geq(sodium_init(), 0);
 	snprintf(dir, sizeof(dir), "%s", nt.tmpdir);
 	cr_assert_eq(chmod(dir, 0711), 0);
-	sh("sh %s/certs/mkcerts.sh -d %s ca >/dev/null", src, dir);
+	nettest_shell("sh %s/certs/mkcerts.sh -d %s ca >/dev/null", src, dir);
 	for (i = 0; i < NAGENTS; i++)
-		sh("sh %s/certs/mkcerts.sh -d %s agent agent-%d %s >/dev/null",
+		nettest_shell("sh %s/certs/mkcerts.sh -d %s agent agent-%d %s >/dev/null",
 		    src, dir, i + 1, ag[i].addr);
-	sh("sh %s/certs/mkcerts.sh -d %s client fts >/dev/null", src, dir);
+	nettest_shell("sh %s/certs/mkcerts.sh -d %s client fts >/dev/null", src, dir);
 	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
 	snprintf(cert, sizeof(cert), "%s/client-fts.pem", dir);
 	snprintf(key, sizeof(key), "%s/fts.key", dir);
