@@ -602,7 +602,9 @@ check_end(const Sctag__V1__EndFlowRequest *e, const char *where,
 	case SCTAG__V1__END_FLOW_REQUEST__WHICH_ID:
 		return 0;
 	case SCTAG__V1__END_FLOW_REQUEST__WHICH_SPEC:
-		snprintf(w, sizeof(w), "%s.spec", where);
+		/* A long path is cut, not wrong: it only names the field. */
+		if (snprintf(w, sizeof(w), "%s.spec", where) >= (int)sizeof(w))
+			w[sizeof(w) - 1] = '\0';
 		return check_spec(e->spec, w, err);
 	default:
 		return bad(err, where, "neither id nor spec given");

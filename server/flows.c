@@ -359,7 +359,7 @@ find_spec(const struct flows *f, const struct flowreq_spec *spec, char *err,
 	if (memcmp(ka, kb, sizeof(ka)) != 0) {
 		tag_str(f, &f->slab[slot].rule, tag, sizeof(tag));
 		snprintf(err, errlen, "no flow has this spec; flow %" PRIu64
-		    " has its match with %s", f->slab[slot].id, tag);
+		    " has its match with %.120s", f->slab[slot].id, tag);
 		return FL_NONE;
 	}
 	return slot;
