@@ -247,6 +247,13 @@ check_dialers(struct sctag_client *const *cs, size_t n,
 		if (c == NULL || c->many != m)
 			continue;
 		stat_get(root, c->dialer, &ds);
+		if (!c->have_base) {
+			/* Connected when the call began: count from now. */
+			c->base_connect = ds.connect;
+			c->base_fail = ds.fail;
+			c->have_base = 1;
+			continue;
+		}
 		if (ds.pipes > 0 || ds.connect > c->base_connect ||
 		    ds.fail <= c->base_fail)
 			continue;
@@ -468,7 +475,16 @@ sctag_call_many(struct sctag_client *const *cs, size_t n,
 		st = SCTAG_ERR_LOCAL;
 		goto out;
 	}
-	(void)nng_stats_get(&root);
+	/*
+	 * A snapshot of NNG's statistics is of the whole process (every
+	 * socket): only taken when a client is not connected, whose failed
+	 * dials the call must tell apart from those before it.
+	 */
+	for (i = 0; i < n; i++)
+		if (cs[i] != NULL && cs[i]->pipes <= 0) {
+			(void)nng_stats_get(&root);
+			break;
+		}
 	m.deadline = nng_clock() + (nng_time)timeout_ms;
 	for (i = 0; i < n; i++) {
 		struct sctag_client	*c = cs[i];
@@ -482,9 +498,12 @@ sctag_call_many(struct sctag_client *const *cs, size_t n,
 			res[i].status = SCTAG_ERR_LOCAL;
 			continue;
 		}
-		stat_get(root, c->dialer, &ds);
-		c->base_connect = ds.connect;
-		c->base_fail = ds.fail;
+		c->have_base = root != NULL;
+		if (root != NULL) {
+			stat_get(root, c->dialer, &ds);
+			c->base_connect = ds.connect;
+			c->base_fail = ds.fail;
+		}
 		c->t0 = nng_clock();
 		nng_mtx_lock(m.mtx);
 		m.pending++;

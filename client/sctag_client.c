@@ -34,6 +34,19 @@ read_pem(const char *path, char **out, char *err, size_t errlen)
 	return jsonpos_read_file(path, PEM_MAX, out, &len, err, errlen);
 }
 
+/* NNG's thread: count the connections (one, for a req dialer). */
+static void
+pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct sctag_client *c = arg;
+
+	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		c->pipes++;
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		c->pipes--;
+}
+
 static int
 tls_setup(struct sctag_client *c, const struct sctag_opts *o, char *err,
     size_t errlen)
@@ -173,6 +186,12 @@ sctag_client_open(const struct sctag_opts *o, struct sctag_client **out,
 	}
 	if (u.kind == SCTAG_URL_TLS && tls_setup(c, o, err, errlen) != 0)
 		goto fail_close;
+	if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_event,
+	    c)) != 0 || (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST,
+	    pipe_event, c)) != 0) {
+		snprintf(err, errlen, "pipe events: %s", nng_strerror(rv));
+		goto fail_close;
+	}
 	if ((rv = nng_aio_alloc(&c->aio, sctag_aio_done, c)) != 0) {
 		snprintf(err, errlen, "aio: %s", nng_strerror(rv));
 		goto fail_close;

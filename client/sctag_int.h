@@ -65,9 +65,13 @@ struct sctag_client {
 	int			 handed;	/* a pipe took it at least once */
 	nng_time		 t0, t1;
 	uint8_t			 rid[WIRE_REQID_LEN];
-	/* From NNG's dialer statistics, at the start of the call and when
-	 * it gave up dialing (see sctag_call.c). */
+	/* Connections up now (NNG's pipe events): a connected client
+	 * needs no look at the dialer's statistics. */
+	_Atomic int		 pipes;
+	/* From NNG's dialer statistics, at the start of the call (or at
+	 * its first tick) and when it gave up dialing (see sctag_call.c). */
 	uint64_t		 base_connect, base_fail;
+	int			 have_base;
 	char			 dial_error[128];
 };
 

@@ -4,7 +4,9 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +14,21 @@
 
 #include "dispatch.h"
 #include "dispatch_calls.h"
+#include "dispatch_group.h"
 #include "log.h"
 #include "wire.h"
+
+/* A request that passed every check, waiting for the state lock. */
+struct dispatch_job {
+	Sctag__V1__Request	*req;
+	struct auth_result	 res;
+	int			 is_signed;
+	int			 ipc;
+	uint64_t		 now;
+	dispatch_done_fn	*done;
+	void			*tok;
+	struct dispatch_job	*next;
+};
 
 uint64_t
 dispatch_now_ms(void)
@@ -41,25 +56,103 @@ op_of(Sctag__V1__Request__CallCase c)
 	}
 }
 
-/* Is uid (primary gid gid) a member of the admin group? */
+int
+dispatch_init(struct dispatch *d)
+{
+	int rc;
+
+	if ((rc = pthread_mutex_init(&d->lock, NULL)) != 0)
+		return -rc;
+	if ((rc = pthread_rwlock_init(&d->keys_lock, NULL)) != 0) {
+		pthread_mutex_destroy(&d->lock);
+		return -rc;
+	}
+	if ((rc = pthread_mutex_init(&d->qlock, NULL)) != 0) {
+		pthread_rwlock_destroy(&d->keys_lock);
+		pthread_mutex_destroy(&d->lock);
+		return -rc;
+	}
+	d->locks_made = 1;
+	return 0;
+}
+
+void
+dispatch_fini(struct dispatch *d)
+{
+	struct dispatch_job *j;
+
+	if (!d->locks_made)
+		return;
+	/* Left when the workers stopped; their connections are gone. */
+	while ((j = d->qhead) != NULL) {
+		d->qhead = j->next;
+		wire_request_free(j->req);
+		free(j);
+	}
+	d->qtail = NULL;
+	pthread_mutex_destroy(&d->qlock);
+	pthread_rwlock_destroy(&d->keys_lock);
+	pthread_mutex_destroy(&d->lock);
+	d->locks_made = 0;
+}
+
+void
+dispatch_lock(struct dispatch *d)
+{
+	atomic_store(&d->main_waiting, 1);
+	pthread_mutex_lock(&d->lock);
+	atomic_store(&d->main_waiting, 0);
+}
+
+static void serve(struct dispatch *);
+
+void
+dispatch_unlock(struct dispatch *d)
+{
+	pthread_mutex_unlock(&d->lock);
+	serve(d);	/* what queued meanwhile */
+}
+
+#define GRBUF_MAX	(1 << 20)	/* a group of some 50,000 members */
+
+/*
+ * Is uid (primary gid gid) a member of the admin group? The reentrant
+ * lookups: several workers may ask at once. A group too big for GRBUF_MAX
+ * is refused, never guessed.
+ */
 static int
 in_admin_group(const struct dispatch *d, uint64_t uid, uint64_t gid)
 {
-	struct passwd *pw;
-	struct group *gr;
-	char **m;
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char pwbuf[4096], *grbuf = NULL, **m;
+	size_t grlen = 16384;
+	int rc, yes = 0;
 
 	if (d->admin_gid == (gid_t)-1)
 		return 0;
 	if (gid == d->admin_gid)
 		return 1;
-	if ((pw = getpwuid((uid_t)uid)) == NULL ||
-	    (gr = getgrgid(d->admin_gid)) == NULL)
+	if (getpwuid_r((uid_t)uid, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0 ||
+	    pwp == NULL)
 		return 0;
-	for (m = gr->gr_mem; *m; m++)
-		if (strcmp(*m, pw->pw_name) == 0)
-			return 1;
-	return 0;
+	for (;;) {
+		if ((grbuf = malloc(grlen)) == NULL)
+			return 0;
+		rc = getgrgid_r(d->admin_gid, &gr, grbuf, grlen, &grp);
+		if (rc != ERANGE || grlen >= GRBUF_MAX)
+			break;
+		free(grbuf);
+		grlen *= 4;
+	}
+	if (rc == 0 && grp != NULL)
+		for (m = grp->gr_mem; *m; m++)
+			if (strcmp(*m, pw.pw_name) == 0) {
+				yes = 1;
+				break;
+			}
+	free(grbuf);
+	return yes;
 }
 
 /*
@@ -86,16 +179,34 @@ error_reply(Sctag__V1__Code code, const char *msg, const ProtobufCBinaryData *ri
 	    rid ? rid->len : 0, out, outlen);
 }
 
-int
-dispatch_request(struct dispatch *d, const struct dispatch_peer *peer,
-    const uint8_t *msg, size_t len, uint8_t **out, size_t *outlen)
+/* Give the reply (NULL: out of memory, the client times out). */
+static void
+reply(dispatch_done_fn *done, void *tok, int rc, uint8_t *out, size_t outlen)
 {
+	if (rc != 0 || out == NULL)
+		done(tok, NULL, 0);
+	else
+		done(tok, out, outlen);
+	free(out);
+}
+
+/*
+ * Who calls and may they: parse, verify, check the role, with no lock
+ * held (a signature costs some 35 us; every worker checks its own). The
+ * job that may run, or NULL when the reply has been given.
+ */
+static struct dispatch_job *
+admit(struct dispatch *d, const struct dispatch_peer *peer,
+    const uint8_t *msg, size_t len, dispatch_done_fn *done, void *tok)
+{
+	struct dispatch_job *j = NULL;
 	struct wire_envelope env;
 	struct wire_err werr;
 	struct auth_request ar;
 	struct auth_result res;
-	struct call_ctx cc;
 	Sctag__V1__Request *req = NULL;
+	uint8_t *out = NULL;
+	size_t outlen = 0;
 	char m[256];
 	enum auth_op op;
 	uint64_t now = dispatch_now_ms();
@@ -106,12 +217,13 @@ dispatch_request(struct dispatch *d, const struct dispatch_peer *peer,
 	memset(&res, 0, sizeof(res));
 	if (wire_envelope_parse(msg, len, &env, &werr) != 0) {
 		d->refused++;
-		return error_reply(werr.code, werr.msg, NULL, out, outlen);
+		rc = error_reply(werr.code, werr.msg, NULL, &out, &outlen);
+		goto answer;
 	}
 	if (wire_request_parse(env.body, env.body_len, &req, &werr) != 0) {
 		d->refused++;
-		rc = error_reply(werr.code, werr.msg, NULL, out, outlen);
-		goto done;
+		rc = error_reply(werr.code, werr.msg, NULL, &out, &outlen);
+		goto answer;
 	}
 	op = op_of(req->call_case);
 	is_signed = env.sig != NULL;
@@ -120,8 +232,8 @@ dispatch_request(struct dispatch *d, const struct dispatch_peer *peer,
 			d->refused++;
 			rc = error_reply(SCTAG__V1__CODE__UNAUTHENTICATED,
 			    "requests over TLS must be signed", &req->request_id,
-			    out, outlen);
-			goto done;
+			    &out, &outlen);
+			goto answer;
 		}
 		res.role = ipc_role(d, peer);
 		snprintf(res.name, sizeof(res.name), "uid:%llu",
@@ -132,24 +244,24 @@ dispatch_request(struct dispatch *d, const struct dispatch_peer *peer,
 			    "the admin group; sign the request with an enrolled "
 			    "key", (unsigned long long)peer->uid);
 			rc = error_reply(SCTAG__V1__CODE__PERMISSION_DENIED, m,
-			    &req->request_id, out, outlen);
-			goto done;
+			    &req->request_id, &out, &outlen);
+			goto answer;
 		}
 		if (strcasecmp(req->target_host, d->host) != 0) {
 			d->refused++;
 			snprintf(m, sizeof(m), "request is for host %.80s, this "
 			    "is %.80s", req->target_host, d->host);
 			rc = error_reply(SCTAG__V1__CODE__PERMISSION_DENIED, m,
-			    &req->request_id, out, outlen);
-			goto done;
+			    &req->request_id, &out, &outlen);
+			goto answer;
 		}
 		if (!auth_allowed(res.role, op)) {
 			d->refused++;
 			snprintf(m, sizeof(m), "role %s may not %s",
 			    auth_role_name(res.role), auth_op_name(op));
 			rc = error_reply(SCTAG__V1__CODE__PERMISSION_DENIED, m,
-			    &req->request_id, out, outlen);
-			goto done;
+			    &req->request_id, &out, &outlen);
+			goto answer;
 		}
 	} else {
 		memset(&ar, 0, sizeof(ar));
@@ -166,40 +278,193 @@ dispatch_request(struct dispatch *d, const struct dispatch_peer *peer,
 		ar.request_id = req->request_id.data;
 		ar.request_id_len = req->request_id.len;
 		ar.op = op;
-		if (auth_check(d->keys, d->nonces, d->replies, d->host, &ar,
-		    now, &res) != AUTH_OK) {
+		pthread_rwlock_rdlock(&d->keys_lock);
+		rc = auth_check(d->keys, d->nonces, d->replies, d->host, &ar,
+		    now, &res);
+		pthread_rwlock_unlock(&d->keys_lock);
+		if (rc != AUTH_OK) {
 			d->refused++;
 			rc = error_reply((Sctag__V1__Code)res.code, res.message,
-			    &req->request_id, out, outlen);
-			goto done;
+			    &req->request_id, &out, &outlen);
+			goto answer;
 		}
 		if (res.reply) {
 			/* A resend of an answered request: the first reply. */
-			*out = res.reply;
-			*outlen = res.reply_len;
+			out = res.reply;
+			outlen = res.reply_len;
 			rc = 0;
-			goto done;
+			goto answer;
 		}
 	}
-
-	memset(&cc, 0, sizeof(cc));
-	cc.d = d;
-	cc.req = req;
-	cc.role = res.role;
-	cc.caller = res.name;
-	cc.now_ms = now;
-	rc = call_run(&cc, out, outlen);
-	if (rc == 0 && is_signed)
-		(void)auth_replies_store(d->replies, res.key_id,
-		    req->request_id.data, res.body_hash, *out, *outlen, now);
-	if (log_get_level() >= LOG_LVL_DEBUG)
-		log_debug("api: %s from %s (%s) over %s", auth_op_name(op),
-		    res.name, auth_role_name(res.role), peer->ipc ? "ipc" :
-		    "tls");
-done:
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		/* The request id stays reserved: a resend gets UNAVAILABLE. */
+		rc = -ENOMEM;
+		goto answer;
+	}
+	j->req = req;
+	j->res = res;
+	j->is_signed = is_signed;
+	j->ipc = peer->ipc;
+	j->now = now;
+	j->done = done;
+	j->tok = tok;
+	wire_envelope_free(&env);
+	return j;
+answer:
+	reply(done, tok, rc, out, outlen);
 	wire_request_free(req);
 	wire_envelope_free(&env);
-	return rc;
+	return NULL;
+}
+
+/* The reply of a call that ran: cached for resends, then given. */
+static void
+finish(struct dispatch *d, struct dispatch_job *j, int rc, uint8_t *out,
+    size_t outlen)
+{
+	if (rc == 0 && j->is_signed)
+		(void)auth_replies_store(d->replies, j->res.key_id,
+		    j->req->request_id.data, j->res.body_hash, out, outlen,
+		    j->now);
+	if (log_get_level() >= LOG_LVL_DEBUG)
+		log_debug("api: %s from %s (%s) over %s",
+		    auth_op_name(op_of(j->req->call_case)), j->res.name,
+		    auth_role_name(j->res.role), j->ipc ? "ipc" : "tls");
+	reply(j->done, j->tok, rc, out, outlen);
+	wire_request_free(j->req);
+	free(j);
+}
+
+static void
+ctx_of(struct dispatch *d, struct dispatch_job *j, struct call_ctx *cc)
+{
+	memset(cc, 0, sizeof(*cc));
+	cc->d = d;
+	cc->req = j->req;
+	cc->role = j->res.role;
+	cc->caller = j->res.name;
+	cc->now_ms = j->now;
+}
+
+/* Run g[0..n) (jobs j[0..n)) as one group: one exchange, then in order. */
+static void
+run_group(struct dispatch *d, struct dispatch_job **j, struct group_call *g,
+    size_t n)
+{
+	uint8_t *out;
+	size_t i, outlen;
+	int rc;
+
+	if (n == 0)
+		return;
+	group_apply(d, g, n);
+	for (i = 0; i < n; i++) {
+		out = NULL;
+		outlen = 0;
+		d->prep_cur = g[i].planned ? &g[i].prep : NULL;
+		rc = call_run(&g[i].cc, &out, &outlen);
+		d->prep_cur = NULL;
+		group_settle(d, &g[i]);
+		finish(d, j[i], rc, out, outlen);
+	}
+}
+
+/*
+ * Run n waiting jobs in their order: consecutive starts and ends in
+ * groups (dispatch_group.h), anything else alone. The state lock is held.
+ */
+static void
+run_jobs(struct dispatch *d, struct dispatch_job **j, struct group_call *g,
+    size_t n)
+{
+	uint8_t *out;
+	size_t i, start = 0, outlen;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		ctx_of(d, j[i], &g[i].cc);
+		if (!group_plan(&g[i])) {
+			run_group(d, j + start, g + start, i - start);
+			out = NULL;
+			outlen = 0;
+			rc = call_run(&g[i].cc, &out, &outlen);
+			finish(d, j[i], rc, out, outlen);
+			start = i + 1;
+		} else if (group_conflicts(g + start, i - start, &g[i])) {
+			run_group(d, j + start, g + start, i - start);
+			start = i;
+			/* Planned again against the table as it is now. */
+			(void)group_plan(&g[i]);
+		}
+	}
+	run_group(d, j + start, g + start, n - start);
+}
+
+static size_t
+take(struct dispatch *d, struct dispatch_job **j, size_t max)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&d->qlock);
+	while (n < max && d->qhead) {
+		j[n++] = d->qhead;
+		d->qhead = d->qhead->next;
+	}
+	if (!d->qhead)
+		d->qtail = NULL;
+	pthread_mutex_unlock(&d->qlock);
+	return n;
+}
+
+static int
+queued(struct dispatch *d)
+{
+	int yes;
+
+	pthread_mutex_lock(&d->qlock);
+	yes = d->qhead != NULL;
+	pthread_mutex_unlock(&d->qlock);
+	return yes;
+}
+
+/*
+ * Serve the queue unless another thread holds the state lock: that one
+ * looks at the queue again after it lets go (here, or dispatch_unlock), so
+ * a job queued while it held the lock is never left behind. The main
+ * thread waiting for the lock is let in between groups.
+ */
+static void
+serve(struct dispatch *d)
+{
+	struct dispatch_job *j[GROUP_MAX];
+	struct group_call g[GROUP_MAX];
+	size_t n;
+
+	while (!atomic_load(&d->main_waiting) && queued(d) &&
+	    pthread_mutex_trylock(&d->lock) == 0) {
+		while (!atomic_load(&d->main_waiting) &&
+		    (n = take(d, j, GROUP_MAX)) > 0)
+			run_jobs(d, j, g, n);
+		pthread_mutex_unlock(&d->lock);
+	}
+}
+
+void
+dispatch_request(struct dispatch *d, const struct dispatch_peer *peer,
+    const uint8_t *msg, size_t len, dispatch_done_fn *done, void *tok)
+{
+	struct dispatch_job *j;
+
+	if ((j = admit(d, peer, msg, len, done, tok)) == NULL)
+		return;
+	pthread_mutex_lock(&d->qlock);
+	if (d->qtail)
+		d->qtail->next = j;
+	else
+		d->qhead = j;
+	d->qtail = j;
+	pthread_mutex_unlock(&d->qlock);
+	serve(d);
 }
 
 int
@@ -217,8 +482,10 @@ dispatch_reload(struct dispatch *d, char *msg, size_t msglen)
 			    "the old keys stay: %s", err);
 			return rc;
 		}
+		pthread_rwlock_wrlock(&d->keys_lock);
 		auth_keys_free(d->keys);
 		d->keys = nk;
+		pthread_rwlock_unlock(&d->keys_lock);
 	}
 	if (d->cfg->registry_path)
 		rc = reg_load_file(d->cfg->registry_path, &nreg, rerr,

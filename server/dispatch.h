@@ -1,16 +1,25 @@
 /*
  * dispatch.h: one API request in, one reply out.
  *
- * Runs in the network process's main thread, which owns the flow table and
- * the channel to the privileged process: it parses the envelope, decides
- * who the caller is (a signature checked against authorized_keys, or over
- * ipc the peer's uid), checks the role, runs the call and packs the Reply.
- * Every outcome is a Reply with a code and a message; nothing from the
- * request is trusted before it is checked.
+ * Runs in the API's worker threads (rpc.c), several requests at once: it
+ * parses the envelope, decides who the caller is (a signature checked
+ * against authorized_keys, or over ipc the peer's uid) and checks the role
+ * without any lock, so that signatures are verified on every core; then it
+ * runs the call and packs the Reply holding the state lock. Every outcome
+ * is a Reply with a code and a message; nothing from the request is
+ * trusted before it is checked.
+ *
+ * The state lock guards what the calls share with the network process's
+ * main thread: the flow table, the channel to the privileged process and
+ * the registry. The main thread takes it (dispatch_lock) for its own work
+ * on those: pipe lines, lease expiry, reloads, counters. The keys have a
+ * lock of their own, read by every check and written only by a reload,
+ * which holds the state lock as well.
  */
 #ifndef SCTAG_DISPATCH_H
 #define SCTAG_DISPATCH_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -23,17 +32,21 @@
 #include "registry.h"
 
 /*
- * A rule that Batch added ahead of its item, many per privileged round
- * trip; the flow table's backend takes it instead of adding one more.
+ * A rule that Batch added ahead of its item, or a group of calls added or
+ * deleted ahead of its call (dispatch_group.h), many per privileged round
+ * trip; the flow table's backend takes it instead of making the change.
  */
 struct dispatch_prep {
 	struct marker_rule	rule;
-	int32_t			rc;	/* 0: in the kernel, waiting */
+	int32_t			rc;	/* 0: done, waiting to be taken */
+	int			del;	/* 1: deleted ahead, 0: added */
 	uint32_t		label;
 	int			used;	/* its flow took it */
 	struct flowreq_spec	spec;	/* the item's start, parsed once */
 	int			have_spec;
 };
+
+struct dispatch_job;
 
 struct dispatch {
 	const char		*host;		/* this agent's name */
@@ -47,9 +60,16 @@ struct dispatch {
 	gid_t			 admin_gid;	/* (gid_t)-1: root only */
 	uid_t			 self_uid;	/* our own probe: monitor */
 	uint64_t		 started_ms;
-	uint64_t		 requests;
-	uint64_t		 refused;
+	_Atomic uint64_t	 requests;
+	_Atomic uint64_t	 refused;
 	struct dispatch_prep	*prep_cur;	/* the Batch item being run */
+	pthread_mutex_t		 lock;		/* the state lock, above */
+	pthread_rwlock_t	 keys_lock;	/* keys */
+	int			 locks_made;
+	/* Calls admitted, waiting for the state lock (dispatch.c). */
+	pthread_mutex_t		 qlock;
+	struct dispatch_job	*qhead, *qtail;
+	_Atomic int		 main_waiting;
 };
 
 struct dispatch_peer {
@@ -58,11 +78,31 @@ struct dispatch_peer {
 	uint64_t	gid;
 };
 
-/* A packed Reply in *out (malloc'd). -ENOMEM only. */
-int dispatch_request(struct dispatch *, const struct dispatch_peer *,
-    const uint8_t *msg, size_t len, uint8_t **out, size_t *outlen);
+/* The locks; the rest of the struct is the caller's to fill. -errno. */
+int dispatch_init(struct dispatch *);
+void dispatch_fini(struct dispatch *);
+void dispatch_lock(struct dispatch *);
+void dispatch_unlock(struct dispatch *);
 
-/* Re-read authorized_keys (and the registry); a message for the log. */
+/*
+ * The reply to a request: a packed Reply, or NULL when there was no memory
+ * for one (the client times out). Called once per request, from whichever
+ * thread ran it; reply is the callee's to copy, not to keep.
+ */
+typedef void dispatch_done_fn(void *tok, const uint8_t *reply, size_t len);
+
+/*
+ * Check and run one request; done(tok, ...) gets its reply, before this
+ * returns or later from the thread that holds the state lock then. Any
+ * thread, any number at once; the caller holds no lock.
+ */
+void dispatch_request(struct dispatch *, const struct dispatch_peer *,
+    const uint8_t *msg, size_t len, dispatch_done_fn *done, void *tok);
+
+/*
+ * Re-read authorized_keys (and the registry); a message for the log. The
+ * caller holds the state lock.
+ */
 int dispatch_reload(struct dispatch *, char *msg, size_t msglen);
 
 uint64_t dispatch_now_ms(void);

@@ -166,8 +166,8 @@ flow_msg(struct arena *a, const struct reg *reg, const struct flows_flow *f)
 	return m;
 }
 
-static int
-parse_spec(struct call_ctx *cc, const Sctag__V1__FlowSpec *s,
+int
+call_parse_spec(struct call_ctx *cc, const Sctag__V1__FlowSpec *s,
     struct flowreq_spec *spec, char *err, size_t errlen)
 {
 	struct flowreq_in in;
@@ -195,7 +195,7 @@ do_start(struct call_ctx *cc, const Sctag__V1__FlowSpec *s,
 	struct flowreq_spec spec;
 	int rc;
 
-	if ((rc = parse_spec(cc, s, &spec, err, errlen)) != 0)
+	if ((rc = call_parse_spec(cc, s, &spec, err, errlen)) != 0)
 		return rc;
 	return flows_start(cc->d->flows, &spec, cc->caller, cc->now_ms, f,
 	    created, err, errlen);
@@ -211,7 +211,7 @@ do_end(struct call_ctx *cc, const Sctag__V1__EndFlowRequest *e,
 	if (e->which_case == SCTAG__V1__END_FLOW_REQUEST__WHICH_ID)
 		return flows_end_id(cc->d->flows, e->id, cc->caller, admin, f,
 		    err, errlen);
-	if ((rc = parse_spec(cc, e->spec, &spec, err, errlen)) != 0)
+	if ((rc = call_parse_spec(cc, e->spec, &spec, err, errlen)) != 0)
 		return rc;
 	return flows_end_spec(cc->d->flows, &spec, cc->caller, admin, f, err,
 	    errlen);
@@ -245,7 +245,7 @@ batch_prepare(struct call_ctx *cc, const Sctag__V1__BatchRequest *b)
 	for (i = 0; i < b->n_items; i++) {
 		prep[i].rc = -ENOENT;	/* not prepared */
 		if (b->items[i]->op_case != SCTAG__V1__BATCH_ITEM__OP_START ||
-		    parse_spec(cc, b->items[i]->start, &prep[i].spec, err,
+		    call_parse_spec(cc, b->items[i]->start, &prep[i].spec, err,
 		    sizeof(err)) != 0)
 			continue;
 		prep[i].have_spec = 1;

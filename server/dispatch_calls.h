@@ -16,6 +16,10 @@ struct call_ctx {
 	uint64_t			 now_ms;
 };
 
+/* A FlowSpec from the wire, checked and normalised (flowreq_parse). */
+int call_parse_spec(struct call_ctx *, const Sctag__V1__FlowSpec *,
+    struct flowreq_spec *, char *err, size_t errlen);
+
 /* Run the call; a packed Reply (OK or an error code) in *out. */
 int call_run(struct call_ctx *, uint8_t **out, size_t *outlen);
 

@@ -139,8 +139,8 @@ backend_add(void *arg, const struct marker_rule *r, uint32_t *label,
 	struct mk_rule got;
 	int rc;
 
-	/* Added ahead by Batch, many at a time: take it. */
-	if (p && p->rc == 0 && !p->used &&
+	/* Added ahead (Batch, or a group of calls), many at a time. */
+	if (p && p->rc == 0 && !p->del && !p->used &&
 	    memcmp(&p->rule, r, sizeof(*r)) == 0) {
 		p->used = 1;
 		*label = r->strategy == MK_STRAT_FLOW_LABEL ? p->label : 0;
@@ -156,8 +156,15 @@ static int
 backend_del(void *arg, const struct marker_rule *r, char *err, size_t errlen)
 {
 	struct net *n = arg;
+	struct dispatch_prep *p = n->d.prep_cur;
 	int rc;
 
+	/* Deleted ahead by a group of calls. */
+	if (p && p->rc == 0 && p->del && !p->used &&
+	    memcmp(&p->rule, r, sizeof(*r)) == 0) {
+		p->used = 1;
+		return 0;
+	}
 	/*
 	 * Already gone (a named-pipe "end" for the same match, or a delete
 	 * that timed out here but happened there) is what we wanted: else
@@ -167,14 +174,27 @@ backend_del(void *arg, const struct marker_rule *r, char *err, size_t errlen)
 	return rc == -ENOENT ? 0 : rc;
 }
 
+/* The workers' entry into dispatch (rpc.h's handler). */
+static void
+api_handle(void *arg, const struct dispatch_peer *peer, const uint8_t *msg,
+    size_t len, dispatch_done_fn *done, void *tok)
+{
+	dispatch_request(arg, peer, msg, len, done, tok);
+}
+
 static int
 api_start(struct net *n, const struct netproc_opts *o)
 {
 	struct flows_opts fo;
+	struct rpc_opts ro;
 	char err[512];
 
 	if (!o->rpc.ipc_path && !o->rpc.tls_url)
 		return 0;
+	if (dispatch_init(&n->d) != 0) {
+		log_err("api: out of memory for the locks");
+		return -1;
+	}
 	memset(&fo, 0, sizeof(fo));
 	fo.capacity = o->cfg->api_flows;
 	fo.backend.add = backend_add;
@@ -204,7 +224,10 @@ api_start(struct net *n, const struct netproc_opts *o)
 		log_err("api: %s", err);
 		return -1;
 	}
-	if (rpc_start(&n->rpc, &o->rpc, err, sizeof(err)) != 0) {
+	ro = o->rpc;
+	ro.handle = api_handle;
+	ro.handle_arg = &n->d;
+	if (rpc_start(&n->rpc, &ro, err, sizeof(err)) != 0) {
 		log_err("api: %s", err);
 		return -1;
 	}
@@ -214,31 +237,6 @@ api_start(struct net *n, const struct netproc_opts *o)
 	    "", o->rpc.tls_url ? o->rpc.tls_url : "", n->d.keys ?
 	    auth_keys_count(n->d.keys) : 0, o->host);
 	return 0;
-}
-
-static void
-api_serve(struct net *n)
-{
-	struct dispatch_peer peer;
-	struct rpc_job *j;
-	const uint8_t *body;
-	uint8_t *out;
-	size_t len, outlen;
-	int k;
-
-	/* Bounded per wakeup so the pipe and signals get their turn. */
-	for (k = 0; k < 256 && (j = rpc_take(n->rpc)) != NULL; k++) {
-		body = rpc_job_body(j, &len);
-		rpc_job_peer(j, &peer);
-		out = NULL;
-		outlen = 0;
-		if (dispatch_request(&n->d, &peer, body, len, &out,
-		    &outlen) != 0)
-			log_err("api: out of memory answering a request");
-		rpc_answer(j, out ? out : (const uint8_t *)"", out ? outlen :
-		    0);
-		free(out);
-	}
 }
 
 static void
@@ -271,7 +269,24 @@ api_expire(struct net *n)
 	return next <= now ? 0 : next - now > 1000 ? 1000 : (int)(next - now);
 }
 
-/* The signals sctagd blocked before the fork, now ours to read. */
+/*
+ * The main thread's share of the state the API workers use: taken around
+ * each piece of work, never across poll().
+ */
+static void
+state_lock(struct net *n)
+{
+	if (n->d.locks_made)
+		dispatch_lock(&n->d);
+}
+
+static void
+state_unlock(struct net *n)
+{
+	if (n->d.locks_made)
+		dispatch_unlock(&n->d);
+}
+
 /*
  * HUP, from the parent or straight to this process (systemctl kill): keys
  * and registry together when the API runs, so the flow table never keeps
@@ -304,11 +319,11 @@ int
 netproc_run(const struct netproc_opts *o)
 {
 	struct signalfd_siginfo si;
-	struct pollfd pfd[5];
+	struct pollfd pfd[4];
 	struct pipe_opts po;
 	struct net n;
 	char err[256];
-	int sfd, k, rc = 1, timeout;
+	int sfd, k, rc = 1, timeout, bad;
 	char cmd;
 
 	memset(&n, 0, sizeof(n));
@@ -336,7 +351,9 @@ netproc_run(const struct netproc_opts *o)
 	if (api_start(&n, o) != 0)
 		goto out;
 	for (;;) {
+		state_lock(&n);
 		timeout = api_expire(&n);
+		state_unlock(&n);
 		if (n.rpc)
 			rpc_tick(n.rpc);
 		pfd[0].fd = sfd;
@@ -347,9 +364,7 @@ netproc_run(const struct netproc_opts *o)
 		pfd[2].events = POLLIN;
 		pfd[3].fd = o->ctl_fd;
 		pfd[3].events = POLLIN;
-		pfd[4].fd = n.rpc ? rpc_fd(n.rpc) : -1;
-		pfd[4].events = POLLIN;
-		k = poll(pfd, 5, timeout);
+		k = poll(pfd, 4, timeout);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
@@ -361,20 +376,24 @@ netproc_run(const struct netproc_opts *o)
 			    "stopping");
 			goto out;
 		}
-		if (pfd[4].revents & POLLIN)
-			api_serve(&n);
-		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
-			if (pipe_read(n.pipe) != 0)
+		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+			state_lock(&n);
+			bad = pipe_read(n.pipe) != 0;
+			state_unlock(&n);
+			if (bad)
 				goto out;
+		}
 		if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (read(o->ctl_fd, &cmd, 1) != 1) {
 				rc = 0;		/* told to stop */
 				goto out;
 			}
+			state_lock(&n);
 			if (cmd == PRIV_CTL_RELOAD)
 				reload(&n);
 			else if (cmd == PRIV_CTL_COUNTERS)
 				log_counters(&n);
+			state_unlock(&n);
 		}
 		if (!(pfd[0].revents & POLLIN))
 			continue;
@@ -386,10 +405,14 @@ netproc_run(const struct netproc_opts *o)
 			rc = 0;
 			goto out;
 		case SIGHUP:
+			state_lock(&n);
 			reload(&n);
+			state_unlock(&n);
 			break;
 		case SIGUSR1:
+			state_lock(&n);
 			log_counters(&n);
+			state_unlock(&n);
 			break;
 		}
 	}
@@ -399,6 +422,7 @@ out:
 	auth_keys_free(n.d.keys);
 	auth_nonces_free(n.d.nonces);
 	auth_replies_free(n.d.replies);
+	dispatch_fini(&n.d);
 	pipe_close(n.pipe);
 	reg_free(n.reg);
 	if (sfd >= 0)

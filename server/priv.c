@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -46,8 +47,20 @@ serve_many(int fd, struct marker *m, const struct priv_many_req *req)
 	rep.seq = req->seq;
 	rep.count = req->count;
 	for (i = 0; i < req->count; i++)
-		rep.rc[i] = marker_rule_add_new(m, &req->rules[i],
-		    &rep.rule[i], err, sizeof(err));
+		switch (req->ops[i]) {
+		case PRIV_MANY_ADD_NEW:
+			rep.rc[i] = marker_rule_add_new(m, &req->rules[i],
+			    &rep.rule[i], err, sizeof(err));
+			break;
+		case PRIV_MANY_DEL:
+			/* marker_rule_del checks the rule again too. */
+			rep.rc[i] = marker_rule_del(m, &req->rules[i], err,
+			    sizeof(err));
+			break;
+		default:
+			rep.rc[i] = -EPROTO;
+			break;
+		}
 	return send_buf(fd, &rep, sizeof(rep));
 }
 
@@ -73,14 +86,14 @@ priv_serve_one(int fd, struct marker *m)
 	if (n == 0)
 		return -ECONNRESET;
 	if ((size_t)n == sizeof(in.many) && in.many.magic == PRIV_MAGIC &&
-	    in.many.op == PRIV_RULES_ADD_NEW && in.many.count >= 1 &&
+	    in.many.op == PRIV_RULES_MANY && in.many.count >= 1 &&
 	    in.many.count <= PRIV_MANY_MAX)
 		return serve_many(fd, m, &in.many);
 	memcpy(&req, &in.one, sizeof(req));
 	memset(&rep, 0, sizeof(rep));
 	rep.magic = PRIV_MAGIC;
 	if ((size_t)n != sizeof(req) || req.magic != PRIV_MAGIC ||
-	    req.op == 0 || req.op >= PRIV_RULES_ADD_NEW || req.pad != 0) {
+	    req.op == 0 || req.op >= PRIV_RULES_MANY || req.pad != 0) {
 		if (log_ratelimit_ok(&bad_msgs, &suppressed))
 			log_warn("priv: refused a malformed message (%zd "
 			    "bytes) from the network process", n);
@@ -267,9 +280,11 @@ priv_usage(struct priv_client *c, uint32_t hash[MK_NSHAPES],
 	return 0;
 }
 
+/* The caller holds the state lock (dispatch.h): one exchange at a time. */
 int
-priv_rules_add_new(struct priv_client *c, const struct marker_rule *rules,
-    size_t n, int32_t *rc, struct mk_rule *got)
+priv_rules_many(struct priv_client *c, const uint8_t *ops,
+    const struct marker_rule *rules, size_t n, int32_t *rc,
+    struct mk_rule *got)
 {
 	static struct priv_many_req req;
 	static struct priv_many_rep rep;
@@ -280,9 +295,10 @@ priv_rules_add_new(struct priv_client *c, const struct marker_rule *rules,
 		k = n - done < PRIV_MANY_MAX ? n - done : PRIV_MANY_MAX;
 		memset(&req, 0, sizeof(req));
 		req.magic = PRIV_MAGIC;
-		req.op = PRIV_RULES_ADD_NEW;
+		req.op = PRIV_RULES_MANY;
 		req.count = (uint16_t)k;
 		req.seq = ++c->seq;
+		memcpy(req.ops, ops + done, k);
 		memcpy(req.rules, rules + done, k * sizeof(*rules));
 		if ((err = send_buf(c->fd, &req, sizeof(req))) != 0 ||
 		    (err = await_reply(c, req.seq, &rep, sizeof(rep))) != 0)
@@ -293,4 +309,19 @@ priv_rules_add_new(struct priv_client *c, const struct marker_rule *rules,
 		}
 	}
 	return 0;
+}
+
+int
+priv_rules_add_new(struct priv_client *c, const struct marker_rule *rules,
+    size_t n, int32_t *rc, struct mk_rule *got)
+{
+	uint8_t *ops;
+	int err;
+
+	if ((ops = malloc(n ? n : 1)) == NULL)
+		return -ENOMEM;
+	memset(ops, PRIV_MANY_ADD_NEW, n);
+	err = priv_rules_many(c, ops, rules, n, rc, got);
+	free(ops);
+	return err;
 }

@@ -27,22 +27,29 @@ enum priv_op {
 	PRIV_RULE_GET,
 	PRIV_COUNTERS,
 	PRIV_USAGE,
-	PRIV_RULES_ADD_NEW,	/* a priv_many_req */
-	PRIV_OP_MAX = PRIV_RULES_ADD_NEW,
+	PRIV_RULES_MANY,	/* a priv_many_req */
+	PRIV_OP_MAX = PRIV_RULES_MANY,
 };
 
 /*
- * Many "add if absent" rules in one round trip: a wake-up of each process
- * per rule was what bounded a Batch (about 45 us per flow). Rules are
- * added in order, each as marker_rule_add_new would.
+ * Many rule changes in one round trip: a wake-up of each process per rule
+ * was what bounded a Batch (about 45 us per flow) and the API's calls
+ * under load. Each rule has its own operation, done in order: "add if
+ * absent" as marker_rule_add_new, or delete as marker_rule_del.
  */
 #define PRIV_MANY_MAX	64
 
+enum priv_many_op {
+	PRIV_MANY_ADD_NEW = 1,
+	PRIV_MANY_DEL,
+};
+
 struct priv_many_req {
 	uint32_t		magic;
-	uint16_t		op;		/* PRIV_RULES_ADD_NEW */
+	uint16_t		op;		/* PRIV_RULES_MANY */
 	uint16_t		count;		/* 1..PRIV_MANY_MAX */
 	uint64_t		seq;
+	uint8_t			ops[PRIV_MANY_MAX];	/* priv_many_op */
 	struct marker_rule	rules[PRIV_MANY_MAX];
 };
 
@@ -52,6 +59,7 @@ struct priv_many_rep {
 	uint16_t		count;
 	uint64_t		seq;
 	int32_t			rc[PRIV_MANY_MAX];	/* 0, -EEXIST, ... */
+	/* ADD_NEW: the rule as it is now in the kernel. */
 	struct mk_rule		rule[PRIV_MANY_MAX];
 };
 
@@ -97,7 +105,16 @@ int priv_rule_get(struct priv_client *, const struct marker_rule *,
 int priv_counters(struct priv_client *, uint64_t out[MK_C_MAX]);
 int priv_usage(struct priv_client *, uint32_t hash[MK_NSHAPES],
     uint32_t lpm[MK_NSHAPES], uint32_t *def, uint32_t *capacity);
-/* n rules, PRIV_MANY_MAX per message; per-rule results in rc[] and got[]. */
+/*
+ * n rule changes (ops[i] on rules[i], enum priv_many_op), PRIV_MANY_MAX per
+ * message; per-rule results in rc[] and, for adds, got[]. The call's own
+ * result is the channel's: on an error, rc[] of the messages that did not
+ * go through is left as it was.
+ */
+int priv_rules_many(struct priv_client *, const uint8_t *ops,
+    const struct marker_rule *rules, size_t n, int32_t *rc,
+    struct mk_rule *got);
+/* The same, every one an add if absent. */
 int priv_rules_add_new(struct priv_client *, const struct marker_rule *rules,
     size_t n, int32_t *rc, struct mk_rule *got);
 

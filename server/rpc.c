@@ -1,6 +1,6 @@
 /*
  * rpc.c: see rpc.h. Follows the context-pool pattern of notes/stack.md
- * §1.3, with the request handed to another thread instead of handled in
+ * §1.3, with the request handed to a worker thread instead of handled in
  * the callback.
  */
 #include <errno.h>
@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -24,6 +23,7 @@
 #include "wire.h"
 
 #define INFLIGHT_SLOTS	1024	/* connections tracked at once */
+#define WORKERS_MAX	8
 
 enum wstate { W_RECV, W_WAIT, W_SEND };
 
@@ -51,16 +51,21 @@ struct rpc {
 	struct rpc_job		*jobs;
 	int			 njobs;
 	nng_mtx			*mtx;
+	nng_cv			*cv;		/* a job waits, or stopping */
 	struct rpc_job		*qhead, *qtail;
 	struct inflight		 inflight[INFLIGHT_SLOTS];
-	int			 efd;
+	rpc_handler		 handle;
+	void			*handle_arg;
+	pthread_t		 workers[WORKERS_MAX];
+	int			 nworkers;
 	/* self-probe */
 	pthread_t		 probe;
 	int			 probe_started;
 	atomic_int		 probe_failed;
 	atomic_int		 stopping;
 	/* When the main thread last came round (rpc_tick): the probe blames
-	 * the listener only while the main thread is answering. */
+	 * the listener only while the process is not busy elsewhere (a
+	 * long Drain holds the state lock, the main thread waits for it). */
 	_Atomic long long	 last_tick_ms;
 	char			 host[256];
 };
@@ -149,7 +154,6 @@ job_cb(void *arg)
 	struct rpc_job *j = arg;
 	struct rpc *r = j->rpc;
 	nng_msg *m;
-	uint64_t one = 1;
 	int rv = nng_aio_result(j->aio), over;
 
 	if (j->state == W_SEND) {
@@ -184,54 +188,35 @@ job_cb(void *arg)
 			r->qhead = j;
 		r->qtail = j;
 	}
+	if (!over)
+		nng_cv_wake1(r->cv);
 	nng_mtx_unlock(r->mtx);
-	if (over) {
+	if (over)
 		busy(j, m);
-		return;
-	}
-	if (write(r->efd, &one, sizeof(one)) != sizeof(one))
-		log_warn("api: eventfd: %s", strerror(errno));
 }
 
-int
-rpc_fd(const struct rpc *r)
-{
-	return r->efd;
-}
-
-struct rpc_job *
-rpc_take(struct rpc *r)
+/* The next waiting request; NULL once stopping. */
+static struct rpc_job *
+take(struct rpc *r)
 {
 	struct rpc_job *j;
-	uint64_t v;
 
 	nng_mtx_lock(r->mtx);
-	if ((j = r->qhead) != NULL) {
+	while (r->qhead == NULL && !atomic_load(&r->stopping))
+		nng_cv_wait(r->cv);
+	if ((j = r->qhead) != NULL && !atomic_load(&r->stopping)) {
 		r->qhead = j->next;
 		if (!r->qhead)
 			r->qtail = NULL;
-	}
-	if (!r->qhead)
-		(void)!read(r->efd, &v, sizeof(v));	/* nonblocking */
+	} else
+		j = NULL;
 	nng_mtx_unlock(r->mtx);
 	return j;
 }
 
-const uint8_t *
-rpc_job_body(const struct rpc_job *j, size_t *len)
-{
-	*len = nng_msg_len(j->req);
-	return nng_msg_body(j->req);
-}
-
-void
-rpc_job_peer(const struct rpc_job *j, struct dispatch_peer *p)
-{
-	*p = j->peer;
-}
-
-void
-rpc_answer(struct rpc_job *j, const uint8_t *reply, size_t len)
+/* Send the reply (copied) and give the job back to NNG. */
+static void
+answer(struct rpc_job *j, const uint8_t *reply, size_t len)
 {
 	nng_msg *m = j->req;
 
@@ -240,6 +225,44 @@ rpc_answer(struct rpc_job *j, const uint8_t *reply, size_t len)
 	if (nng_msg_append(m, reply, len) != 0)
 		nng_msg_clear(m);	/* the client times out; we go on */
 	send_msg(j, m);
+}
+
+/* The handler's reply; NULL: no memory for one. */
+static void
+done(void *tok, const uint8_t *reply, size_t len)
+{
+	if (reply == NULL)
+		log_err("api: out of memory answering a request");
+	answer(tok, reply ? reply : (const uint8_t *)"", reply ? len : 0);
+}
+
+/*
+ * A worker: checks requests (signatures on every core) and hands them to
+ * the handler, which runs them or queues them for the worker that holds
+ * the state lock; the job is not ours once the handler has it.
+ */
+static void *
+worker_main(void *arg)
+{
+	struct rpc *r = arg;
+	struct rpc_job *j;
+
+	while ((j = take(r)) != NULL)
+		r->handle(r->handle_arg, &j->peer, nng_msg_body(j->req),
+		    nng_msg_len(j->req), done, j);
+	return NULL;
+}
+
+/* Twice the cores, 2 to WORKERS_MAX: some wait on the lock, some verify. */
+static int
+workers_wanted(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		n = 1;
+	n *= 2;
+	return n > WORKERS_MAX ? WORKERS_MAX : (int)n;
 }
 
 static int
@@ -398,13 +421,23 @@ rpc_start(struct rpc **out, const struct rpc_opts *o, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	r->efd = -1;
 	snprintf(r->host, sizeof(r->host), "%s", o->host);
-	if ((r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
-	    nng_mtx_alloc(&r->mtx) != 0) {
-		snprintf(err, errlen, "eventfd/mutex: %s", strerror(errno));
+	r->handle = o->handle;
+	r->handle_arg = o->handle_arg;
+	if (nng_mtx_alloc(&r->mtx) != 0 || nng_cv_alloc(&r->cv, r->mtx) != 0) {
+		snprintf(err, errlen, "mutex: out of memory");
+		rc = -ENOMEM;
 		goto fail;
 	}
+	atomic_store(&r->last_tick_ms, (long long)dispatch_now_ms());
+	for (i = workers_wanted(); r->nworkers < i; r->nworkers++)
+		if ((rv = pthread_create(&r->workers[r->nworkers], NULL,
+		    worker_main, r)) != 0) {
+			snprintf(err, errlen, "worker thread: %s",
+			    strerror(rv));
+			rc = -rv;
+			goto fail;
+		}
 	if ((rv = nng_rep0_open(&r->sock)) != 0) {
 		snprintf(err, errlen, "rep socket: %s", nng_strerror(rv));
 		goto fail;
@@ -456,6 +489,14 @@ rpc_stop(struct rpc *r)
 	atomic_store(&r->stopping, 1);
 	if (r->probe_started)
 		pthread_join(r->probe, NULL);
+	/* Workers finish the request in hand; queued ones are dropped. */
+	if (r->cv) {
+		nng_mtx_lock(r->mtx);
+		nng_cv_wake(r->cv);
+		nng_mtx_unlock(r->mtx);
+	}
+	for (i = 0; i < r->nworkers; i++)
+		pthread_join(r->workers[i], NULL);
 	/* aios first, then contexts, then the socket (nng_close waits). */
 	for (i = 0; i < r->njobs; i++)
 		if (r->jobs[i].aio)
@@ -471,9 +512,9 @@ rpc_stop(struct rpc *r)
 	free(r->jobs);
 	if (nng_socket_id(r->sock) > 0)
 		nng_close(r->sock);
+	if (r->cv)
+		nng_cv_free(r->cv);
 	if (r->mtx)
 		nng_mtx_free(r->mtx);
-	if (r->efd >= 0)
-		close(r->efd);
 	free(r);
 }

@@ -104,13 +104,13 @@ Test(priv, malformed_messages_are_refused)
 	raw(&one, sizeof(one), &rep, sizeof(rep));
 	cr_assert_eq(rep.rc, -EPROTO);
 	/* A many-rule operation in a one-rule message. */
-	one.op = PRIV_RULES_ADD_NEW;
+	one.op = PRIV_RULES_MANY;
 	raw(&one, sizeof(one), &rep, sizeof(rep));
 	cr_assert_eq(rep.rc, -EPROTO);
 	/* Counts 0 and PRIV_MANY_MAX + 1. */
 	memset(&many, 0, sizeof(many));
 	many.magic = PRIV_MAGIC;
-	many.op = PRIV_RULES_ADD_NEW;
+	many.op = PRIV_RULES_MANY;
 	many.rules[0] = rule(2);
 	many.count = 0;
 	raw(&many, sizeof(many), &rep, sizeof(rep));
@@ -155,4 +155,54 @@ Test(priv, many_rules_in_one_round_trip)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "the client saw the wrong results");
 	cr_assert_eq(rules_in(), 98);
+}
+
+Test(priv, many_changes_mix_adds_and_deletes)
+{
+	static struct priv_many_req req;
+	static struct priv_many_rep rep;
+	struct priv_client c = { .fd = 0, .seq = 0 };
+	struct marker_rule r[3];
+	struct mk_rule got[3];
+	uint8_t ops[3] = { PRIV_MANY_ADD_NEW, PRIV_MANY_ADD_NEW,
+	    PRIV_MANY_ADD_NEW };
+	int32_t rc[3];
+	pid_t pid;
+	int status;
+
+	r[0] = rule(2000);
+	r[1] = rule(2001);
+	r[2] = rule(2002);
+	/* Two in, then: delete one, add the third, delete one not there. */
+	if ((pid = fork()) == 0) {
+		close(sp[0]);
+		c.fd = sp[1];
+		if (priv_rules_many(&c, ops, r, 2, rc, got) != 0 ||
+		    rc[0] != 0 || rc[1] != 0)
+			_exit(1);
+		ops[0] = PRIV_MANY_DEL;
+		ops[2] = PRIV_MANY_DEL;
+		r[1] = rule(2002);
+		r[2] = rule(2003);
+		_exit(priv_rules_many(&c, ops, r, 3, rc, got) == 0 &&
+		    rc[0] == 0 && rc[1] == 0 && rc[2] == -ENOENT ? 0 : 2);
+	}
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(priv_serve_one(sp[0], m), 0);
+	cr_assert_eq(priv_serve_one(sp[0], m), 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the client saw the wrong results (exit %d)", WEXITSTATUS(status));
+	cr_assert_eq(rules_in(), 2, "2001 and 2002 stay");
+
+	/* An unknown per-rule operation: refused, nothing changed. */
+	memset(&req, 0, sizeof(req));
+	req.magic = PRIV_MAGIC;
+	req.op = PRIV_RULES_MANY;
+	req.count = 1;
+	req.ops[0] = 77;
+	req.rules[0] = rule(2001);
+	raw(&req, sizeof(req), &rep, sizeof(rep));
+	cr_assert_eq(rep.rc[0], -EPROTO);
+	cr_assert_eq(rules_in(), 2);
 }
