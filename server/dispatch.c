@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dispatch.h"
 #include "dispatch_calls.h"
@@ -28,6 +29,19 @@ struct dispatch_job {
 	dispatch_done_fn	*done;
 	void			*tok;
 	struct dispatch_job	*next;
+	/* The call's result, given after the state lock is let go. */
+	int			 rc;
+	uint8_t			*out;
+	size_t			 outlen;
+};
+
+/* An unsigned ipc request, for a worker to admit. */
+struct dispatch_raw {
+	struct wire_envelope	 env;
+	struct dispatch_peer	 peer;
+	dispatch_done_fn	*done;
+	void			*tok;
+	struct dispatch_raw	*next;
 };
 
 uint64_t
@@ -72,6 +86,12 @@ dispatch_init(struct dispatch *d)
 		pthread_mutex_destroy(&d->lock);
 		return -rc;
 	}
+	if ((rc = pthread_cond_init(&d->wcv, NULL)) != 0) {
+		pthread_mutex_destroy(&d->qlock);
+		pthread_rwlock_destroy(&d->keys_lock);
+		pthread_mutex_destroy(&d->lock);
+		return -rc;
+	}
 	d->locks_made = 1;
 	return 0;
 }
@@ -80,6 +100,7 @@ void
 dispatch_fini(struct dispatch *d)
 {
 	struct dispatch_job *j;
+	struct dispatch_raw *raw;
 
 	if (!d->locks_made)
 		return;
@@ -90,6 +111,13 @@ dispatch_fini(struct dispatch *d)
 		free(j);
 	}
 	d->qtail = NULL;
+	while ((raw = d->rhead) != NULL) {
+		d->rhead = raw->next;
+		wire_envelope_free(&raw->env);
+		free(raw);
+	}
+	d->rtail = NULL;
+	pthread_cond_destroy(&d->wcv);
 	pthread_mutex_destroy(&d->qlock);
 	pthread_rwlock_destroy(&d->keys_lock);
 	pthread_mutex_destroy(&d->lock);
@@ -192,15 +220,16 @@ reply(dispatch_done_fn *done, void *tok, int rc, uint8_t *out, size_t outlen)
 
 /*
  * Who calls and may they: parse, verify, check the role, with no lock
- * held (a signature costs some 35 us; every worker checks its own). The
- * job that may run, or NULL when the reply has been given.
+ * held (a signature costs some 35 us: NNG's threads check them, on every
+ * core). The job that may run, or NULL when the reply has been given.
+ * Takes the envelope (and frees it).
  */
 static struct dispatch_job *
 admit(struct dispatch *d, const struct dispatch_peer *peer,
-    const uint8_t *msg, size_t len, dispatch_done_fn *done, void *tok)
+    struct wire_envelope *envp, dispatch_done_fn *done, void *tok)
 {
 	struct dispatch_job *j = NULL;
-	struct wire_envelope env;
+	struct wire_envelope env = *envp;
 	struct wire_err werr;
 	struct auth_request ar;
 	struct auth_result res;
@@ -212,14 +241,8 @@ admit(struct dispatch *d, const struct dispatch_peer *peer,
 	uint64_t now = dispatch_now_ms();
 	int rc, is_signed;
 
-	d->requests++;
-	memset(&env, 0, sizeof(env));
+	memset(envp, 0, sizeof(*envp));		/* ours to free now */
 	memset(&res, 0, sizeof(res));
-	if (wire_envelope_parse(msg, len, &env, &werr) != 0) {
-		d->refused++;
-		rc = error_reply(werr.code, werr.msg, NULL, &out, &outlen);
-		goto answer;
-	}
 	if (wire_request_parse(env.body, env.body_len, &req, &werr) != 0) {
 		d->refused++;
 		rc = error_reply(werr.code, werr.msg, NULL, &out, &outlen);
@@ -319,18 +342,17 @@ answer:
 
 /* The reply of a call that ran: cached for resends, then given. */
 static void
-finish(struct dispatch *d, struct dispatch_job *j, int rc, uint8_t *out,
-    size_t outlen)
+finish(struct dispatch *d, struct dispatch_job *j)
 {
-	if (rc == 0 && j->is_signed)
+	if (j->rc == 0 && j->is_signed)
 		(void)auth_replies_store(d->replies, j->res.key_id,
-		    j->req->request_id.data, j->res.body_hash, out, outlen,
-		    j->now);
+		    j->req->request_id.data, j->res.body_hash, j->out,
+		    j->outlen, j->now);
 	if (log_get_level() >= LOG_LVL_DEBUG)
 		log_debug("api: %s from %s (%s) over %s",
 		    auth_op_name(op_of(j->req->call_case)), j->res.name,
 		    auth_role_name(j->res.role), j->ipc ? "ipc" : "tls");
-	reply(j->done, j->tok, rc, out, outlen);
+	reply(j->done, j->tok, j->rc, j->out, j->outlen);
 	wire_request_free(j->req);
 	free(j);
 }
@@ -351,21 +373,18 @@ static void
 run_group(struct dispatch *d, struct dispatch_job **j, struct group_call *g,
     size_t n)
 {
-	uint8_t *out;
-	size_t i, outlen;
-	int rc;
+	size_t i;
 
 	if (n == 0)
 		return;
+	d->groups++;
+	d->grouped += n;
 	group_apply(d, g, n);
 	for (i = 0; i < n; i++) {
-		out = NULL;
-		outlen = 0;
 		d->prep_cur = g[i].planned ? &g[i].prep : NULL;
-		rc = call_run(&g[i].cc, &out, &outlen);
+		j[i]->rc = call_run(&g[i].cc, &j[i]->out, &j[i]->outlen);
 		d->prep_cur = NULL;
 		group_settle(d, &g[i]);
-		finish(d, j[i], rc, out, outlen);
 	}
 }
 
@@ -377,18 +396,14 @@ static void
 run_jobs(struct dispatch *d, struct dispatch_job **j, struct group_call *g,
     size_t n)
 {
-	uint8_t *out;
-	size_t i, start = 0, outlen;
-	int rc;
+	size_t i, start = 0;
 
 	for (i = 0; i < n; i++) {
 		ctx_of(d, j[i], &g[i].cc);
 		if (!group_plan(&g[i])) {
 			run_group(d, j + start, g + start, i - start);
-			out = NULL;
-			outlen = 0;
-			rc = call_run(&g[i].cc, &out, &outlen);
-			finish(d, j[i], rc, out, outlen);
+			j[i]->rc = call_run(&g[i].cc, &j[i]->out,
+			    &j[i]->outlen);
 			start = i + 1;
 		} else if (group_conflicts(g + start, i - start, &g[i])) {
 			run_group(d, j + start, g + start, i - start);
@@ -430,33 +445,31 @@ queued(struct dispatch *d)
 /*
  * Serve the queue unless another thread holds the state lock: that one
  * looks at the queue again after it lets go (here, or dispatch_unlock), so
- * a job queued while it held the lock is never left behind. The main
- * thread waiting for the lock is let in between groups.
+ * a job queued while it held the lock is never left behind. The replies
+ * go out after the lock is let go, so the next calls can run meanwhile
+ * (kick() wakes a worker for them), and the main thread waiting for the
+ * lock is let in between.
  */
 static void
 serve(struct dispatch *d)
 {
 	struct dispatch_job *j[GROUP_MAX];
 	struct group_call g[GROUP_MAX];
-	size_t n;
+	size_t i, n;
 
 	while (!atomic_load(&d->main_waiting) && queued(d) &&
 	    pthread_mutex_trylock(&d->lock) == 0) {
-		while (!atomic_load(&d->main_waiting) &&
-		    (n = take(d, j, GROUP_MAX)) > 0)
-			run_jobs(d, j, g, n);
+		n = take(d, j, GROUP_MAX);
+		run_jobs(d, j, g, n);
 		pthread_mutex_unlock(&d->lock);
+		for (i = 0; i < n; i++)
+			finish(d, j[i]);
 	}
 }
 
-void
-dispatch_request(struct dispatch *d, const struct dispatch_peer *peer,
-    const uint8_t *msg, size_t len, dispatch_done_fn *done, void *tok)
+static void
+push(struct dispatch *d, struct dispatch_job *j)
 {
-	struct dispatch_job *j;
-
-	if ((j = admit(d, peer, msg, len, done, tok)) == NULL)
-		return;
 	pthread_mutex_lock(&d->qlock);
 	if (d->qtail)
 		d->qtail->next = j;
@@ -464,7 +477,145 @@ dispatch_request(struct dispatch *d, const struct dispatch_peer *peer,
 		d->qhead = j;
 	d->qtail = j;
 	pthread_mutex_unlock(&d->qlock);
-	serve(d);
+}
+
+/*
+ * A job was queued: a worker must serve it unless some thread holds the
+ * state lock, which looks at the queue again when it lets go (serve(),
+ * dispatch_unlock()). Under load that is nearly always so, and no thread
+ * needs waking.
+ */
+static void
+kick(struct dispatch *d)
+{
+	if (pthread_mutex_trylock(&d->lock) != 0)
+		return;
+	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_lock(&d->qlock);
+	d->kicks = 1;
+	pthread_cond_signal(&d->wcv);
+	pthread_mutex_unlock(&d->qlock);
+}
+
+/*
+ * A worker: admits the unsigned ipc requests (their role may need the
+ * group database, which may block) and serves the queue when kicked.
+ */
+static void *
+worker_main(void *arg)
+{
+	struct dispatch *d = arg;
+	struct dispatch_raw *raw;
+	struct dispatch_job *j;
+
+	for (;;) {
+		pthread_mutex_lock(&d->qlock);
+		while (!d->stopping && d->rhead == NULL && !d->kicks)
+			pthread_cond_wait(&d->wcv, &d->qlock);
+		if (d->stopping) {
+			pthread_mutex_unlock(&d->qlock);
+			break;
+		}
+		if ((raw = d->rhead) != NULL) {
+			if ((d->rhead = raw->next) == NULL)
+				d->rtail = NULL;
+		} else
+			d->kicks = 0;
+		pthread_mutex_unlock(&d->qlock);
+		if (raw != NULL) {
+			j = admit(d, &raw->peer, &raw->env, raw->done,
+			    raw->tok);
+			free(raw);
+			if (j != NULL)
+				push(d, j);
+		}
+		serve(d);
+	}
+	return NULL;
+}
+
+int
+dispatch_start(struct dispatch *d, int workers)
+{
+	long cores;
+	int rc;
+
+	/* Twice the cores: while one waits for the privileged process,
+	 * others admit and queue. */
+	if (workers <= 0) {
+		cores = sysconf(_SC_NPROCESSORS_ONLN);
+		workers = cores < 1 ? 2 : cores > DISPATCH_WORKERS_MAX / 2 ?
+		    DISPATCH_WORKERS_MAX : 2 * (int)cores;
+	}
+	if (workers > DISPATCH_WORKERS_MAX)
+		workers = DISPATCH_WORKERS_MAX;
+	for (; d->nworkers < workers; d->nworkers++)
+		if ((rc = pthread_create(&d->workers[d->nworkers], NULL,
+		    worker_main, d)) != 0) {
+			dispatch_stop(d);
+			return -rc;
+		}
+	return 0;
+}
+
+void
+dispatch_stop(struct dispatch *d)
+{
+	int i;
+
+	pthread_mutex_lock(&d->qlock);
+	d->stopping = 1;
+	pthread_cond_broadcast(&d->wcv);
+	pthread_mutex_unlock(&d->qlock);
+	for (i = 0; i < d->nworkers; i++)
+		pthread_join(d->workers[i], NULL);
+	d->nworkers = 0;
+}
+
+void
+dispatch_request(struct dispatch *d, const struct dispatch_peer *peer,
+    const uint8_t *msg, size_t len, dispatch_done_fn *done, void *tok)
+{
+	struct wire_envelope env;
+	struct wire_err werr;
+	struct dispatch_raw *raw;
+	struct dispatch_job *j;
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+	int rc;
+
+	d->requests++;
+	memset(&env, 0, sizeof(env));
+	if (wire_envelope_parse(msg, len, &env, &werr) != 0) {
+		d->refused++;
+		rc = error_reply(werr.code, werr.msg, NULL, &out, &outlen);
+		reply(done, tok, rc, out, outlen);
+		return;
+	}
+	if (env.sig == NULL && peer->ipc) {
+		if ((raw = calloc(1, sizeof(*raw))) == NULL) {
+			wire_envelope_free(&env);
+			reply(done, tok, -ENOMEM, NULL, 0);
+			return;
+		}
+		raw->env = env;
+		raw->peer = *peer;
+		raw->done = done;
+		raw->tok = tok;
+		pthread_mutex_lock(&d->qlock);
+		if (d->rtail)
+			d->rtail->next = raw;
+		else
+			d->rhead = raw;
+		d->rtail = raw;
+		pthread_cond_signal(&d->wcv);
+		pthread_mutex_unlock(&d->qlock);
+		return;
+	}
+	if ((j = admit(d, peer, &env, done, tok)) == NULL)
+		return;
+	push(d, j);
+	kick(d);
 }
 
 int

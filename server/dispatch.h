@@ -47,6 +47,9 @@ struct dispatch_prep {
 };
 
 struct dispatch_job;
+struct dispatch_raw;
+
+#define DISPATCH_WORKERS_MAX	8
 
 struct dispatch {
 	const char		*host;		/* this agent's name */
@@ -63,6 +66,8 @@ struct dispatch {
 	_Atomic uint64_t	 requests;
 	_Atomic uint64_t	 refused;
 	struct dispatch_prep	*prep_cur;	/* the Batch item being run */
+	uint64_t		 groups;	/* of starts and ends (state lock) */
+	uint64_t		 grouped;	/* calls run in them */
 	pthread_mutex_t		 lock;		/* the state lock, above */
 	pthread_rwlock_t	 keys_lock;	/* keys */
 	int			 locks_made;
@@ -70,6 +75,13 @@ struct dispatch {
 	pthread_mutex_t		 qlock;
 	struct dispatch_job	*qhead, *qtail;
 	_Atomic int		 main_waiting;
+	/* The workers, and their work: requests to admit, or a kick. */
+	pthread_cond_t		 wcv;		/* with qlock */
+	struct dispatch_raw	*rhead, *rtail;
+	int			 kicks;
+	int			 stopping;
+	pthread_t		 workers[DISPATCH_WORKERS_MAX];
+	int			 nworkers;
 };
 
 struct dispatch_peer {
@@ -80,7 +92,14 @@ struct dispatch_peer {
 
 /* The locks; the rest of the struct is the caller's to fill. -errno. */
 int dispatch_init(struct dispatch *);
+/* After dispatch_stop and after the transport has stopped. */
 void dispatch_fini(struct dispatch *);
+/*
+ * The worker threads that run the calls (0: twice the cores, at most
+ * DISPATCH_WORKERS_MAX); stop them before the transport.
+ */
+int dispatch_start(struct dispatch *, int workers);
+void dispatch_stop(struct dispatch *);
 void dispatch_lock(struct dispatch *);
 void dispatch_unlock(struct dispatch *);
 
@@ -94,7 +113,9 @@ typedef void dispatch_done_fn(void *tok, const uint8_t *reply, size_t len);
 /*
  * Check and run one request; done(tok, ...) gets its reply, before this
  * returns or later from the thread that holds the state lock then. Any
- * thread, any number at once; the caller holds no lock.
+ * thread, any number at once; the caller holds no lock. Never blocks: a
+ * signed request is verified here (NNG's callback), an unsigned ipc one
+ * by a worker, and the calls run in the workers (or the main thread).
  */
 void dispatch_request(struct dispatch *, const struct dispatch_peer *,
     const uint8_t *msg, size_t len, dispatch_done_fn *done, void *tok);

@@ -494,7 +494,7 @@ call_status(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 			s->shapes[s->n_shapes++] = u;
 		}
 	}
-	n = MK_C_MAX + 8;
+	n = MK_C_MAX + 10;
 	if ((s->counters = aalloc(a, n * sizeof(*s->counters))) == NULL)
 		return -ENOMEM;
 	if (priv_counters(cc->d->priv, c) == 0)
@@ -506,6 +506,10 @@ call_status(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 	    cc->d->requests);
 	s->counters[s->n_counters++] = counter(a, "api_refused",
 	    cc->d->refused);
+	s->counters[s->n_counters++] = counter(a, "api_call_groups",
+	    cc->d->groups);
+	s->counters[s->n_counters++] = counter(a, "api_grouped_calls",
+	    cc->d->grouped);
 	s->counters[s->n_counters++] = counter(a, "flows_started", fs.started);
 	s->counters[s->n_counters++] = counter(a, "flows_ended", fs.ended);
 	s->counters[s->n_counters++] = counter(a, "flows_expired", fs.expired);

@@ -224,6 +224,10 @@ api_start(struct net *n, const struct netproc_opts *o)
 		log_err("api: %s", err);
 		return -1;
 	}
+	if (dispatch_start(&n->d, 0) != 0) {
+		log_err("api: cannot start the worker threads");
+		return -1;
+	}
 	ro = o->rpc;
 	ro.handle = api_handle;
 	ro.handle_arg = &n->d;
@@ -417,6 +421,9 @@ netproc_run(const struct netproc_opts *o)
 		}
 	}
 out:
+	/* Workers first: they answer through the transport. */
+	if (n.d.locks_made)
+		dispatch_stop(&n.d);
 	rpc_stop(n.rpc);
 	flows_free(n.d.flows);
 	auth_keys_free(n.d.keys);

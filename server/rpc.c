@@ -1,7 +1,7 @@
 /*
  * rpc.c: see rpc.h. Follows the context-pool pattern of notes/stack.md
- * §1.3, with the request handed to a worker thread instead of handled in
- * the callback.
+ * §1.3: the callback hands the request to the handler, which answers at
+ * once or later from another thread.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,7 +23,6 @@
 #include "wire.h"
 
 #define INFLIGHT_SLOTS	1024	/* connections tracked at once */
-#define WORKERS_MAX	8
 
 enum wstate { W_RECV, W_WAIT, W_SEND };
 
@@ -35,7 +34,6 @@ struct rpc_job {
 	nng_msg			*req;
 	uint32_t		 pipe_id;
 	struct dispatch_peer	 peer;
-	struct rpc_job		*next;
 };
 
 struct inflight {
@@ -51,13 +49,9 @@ struct rpc {
 	struct rpc_job		*jobs;
 	int			 njobs;
 	nng_mtx			*mtx;
-	nng_cv			*cv;		/* a job waits, or stopping */
-	struct rpc_job		*qhead, *qtail;
 	struct inflight		 inflight[INFLIGHT_SLOTS];
 	rpc_handler		 handle;
 	void			*handle_arg;
-	pthread_t		 workers[WORKERS_MAX];
-	int			 nworkers;
 	/* self-probe */
 	pthread_t		 probe;
 	int			 probe_started;
@@ -148,6 +142,28 @@ busy(struct rpc_job *j, nng_msg *m)
 	send_msg(j, m);
 }
 
+/* Send the reply (copied) and give the job back to NNG. */
+static void
+answer(struct rpc_job *j, const uint8_t *reply, size_t len)
+{
+	nng_msg *m = j->req;
+
+	j->req = NULL;
+	nng_msg_clear(m);
+	if (nng_msg_append(m, reply, len) != 0)
+		nng_msg_clear(m);	/* the client times out; we go on */
+	send_msg(j, m);
+}
+
+/* The handler's reply; NULL: no memory for one. */
+static void
+done(void *tok, const uint8_t *reply, size_t len)
+{
+	if (reply == NULL)
+		log_err("api: out of memory answering a request");
+	answer(tok, reply ? reply : (const uint8_t *)"", reply ? len : 0);
+}
+
 static void
 job_cb(void *arg)
 {
@@ -178,91 +194,16 @@ job_cb(void *arg)
 	peer_of(m, &j->peer);
 	nng_mtx_lock(r->mtx);
 	over = inflight_add(r, j->pipe_id, +1) > RPC_PER_CONN;
-	if (!over) {
-		j->req = m;
-		j->state = W_WAIT;
-		j->next = NULL;
-		if (r->qtail)
-			r->qtail->next = j;
-		else
-			r->qhead = j;
-		r->qtail = j;
-	}
-	if (!over)
-		nng_cv_wake1(r->cv);
 	nng_mtx_unlock(r->mtx);
-	if (over)
+	if (over) {
 		busy(j, m);
-}
-
-/* The next waiting request; NULL once stopping. */
-static struct rpc_job *
-take(struct rpc *r)
-{
-	struct rpc_job *j;
-
-	nng_mtx_lock(r->mtx);
-	while (r->qhead == NULL && !atomic_load(&r->stopping))
-		nng_cv_wait(r->cv);
-	if ((j = r->qhead) != NULL && !atomic_load(&r->stopping)) {
-		r->qhead = j->next;
-		if (!r->qhead)
-			r->qtail = NULL;
-	} else
-		j = NULL;
-	nng_mtx_unlock(r->mtx);
-	return j;
-}
-
-/* Send the reply (copied) and give the job back to NNG. */
-static void
-answer(struct rpc_job *j, const uint8_t *reply, size_t len)
-{
-	nng_msg *m = j->req;
-
-	j->req = NULL;
-	nng_msg_clear(m);
-	if (nng_msg_append(m, reply, len) != 0)
-		nng_msg_clear(m);	/* the client times out; we go on */
-	send_msg(j, m);
-}
-
-/* The handler's reply; NULL: no memory for one. */
-static void
-done(void *tok, const uint8_t *reply, size_t len)
-{
-	if (reply == NULL)
-		log_err("api: out of memory answering a request");
-	answer(tok, reply ? reply : (const uint8_t *)"", reply ? len : 0);
-}
-
-/*
- * A worker: checks requests (signatures on every core) and hands them to
- * the handler, which runs them or queues them for the worker that holds
- * the state lock; the job is not ours once the handler has it.
- */
-static void *
-worker_main(void *arg)
-{
-	struct rpc *r = arg;
-	struct rpc_job *j;
-
-	while ((j = take(r)) != NULL)
-		r->handle(r->handle_arg, &j->peer, nng_msg_body(j->req),
-		    nng_msg_len(j->req), done, j);
-	return NULL;
-}
-
-/* Twice the cores, 2 to WORKERS_MAX: some wait on the lock, some verify. */
-static int
-workers_wanted(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (n < 1)
-		n = 1;
-	n *= 2;
-	return n > WORKERS_MAX ? WORKERS_MAX : (int)n;
+		return;
+	}
+	/* The handler's until done(): it does not block (rpc.h). */
+	j->req = m;
+	j->state = W_WAIT;
+	r->handle(r->handle_arg, &j->peer, nng_msg_body(m), nng_msg_len(m),
+	    done, j);
 }
 
 static int
@@ -424,20 +365,12 @@ rpc_start(struct rpc **out, const struct rpc_opts *o, char *err,
 	snprintf(r->host, sizeof(r->host), "%s", o->host);
 	r->handle = o->handle;
 	r->handle_arg = o->handle_arg;
-	if (nng_mtx_alloc(&r->mtx) != 0 || nng_cv_alloc(&r->cv, r->mtx) != 0) {
+	if (nng_mtx_alloc(&r->mtx) != 0) {
 		snprintf(err, errlen, "mutex: out of memory");
 		rc = -ENOMEM;
 		goto fail;
 	}
 	atomic_store(&r->last_tick_ms, (long long)dispatch_now_ms());
-	for (i = workers_wanted(); r->nworkers < i; r->nworkers++)
-		if ((rv = pthread_create(&r->workers[r->nworkers], NULL,
-		    worker_main, r)) != 0) {
-			snprintf(err, errlen, "worker thread: %s",
-			    strerror(rv));
-			rc = -rv;
-			goto fail;
-		}
 	if ((rv = nng_rep0_open(&r->sock)) != 0) {
 		snprintf(err, errlen, "rep socket: %s", nng_strerror(rv));
 		goto fail;
@@ -489,14 +422,7 @@ rpc_stop(struct rpc *r)
 	atomic_store(&r->stopping, 1);
 	if (r->probe_started)
 		pthread_join(r->probe, NULL);
-	/* Workers finish the request in hand; queued ones are dropped. */
-	if (r->cv) {
-		nng_mtx_lock(r->mtx);
-		nng_cv_wake(r->cv);
-		nng_mtx_unlock(r->mtx);
-	}
-	for (i = 0; i < r->nworkers; i++)
-		pthread_join(r->workers[i], NULL);
+	/* The handler's threads are stopped already (rpc.h). */
 	/* aios first, then contexts, then the socket (nng_close waits). */
 	for (i = 0; i < r->njobs; i++)
 		if (r->jobs[i].aio)
@@ -512,8 +438,6 @@ rpc_stop(struct rpc *r)
 	free(r->jobs);
 	if (nng_socket_id(r->sock) > 0)
 		nng_close(r->sock);
-	if (r->cv)
-		nng_cv_free(r->cv);
 	if (r->mtx)
 		nng_mtx_free(r->mtx);
 	free(r);

@@ -2,11 +2,10 @@
  * rpc.h: the API's transport: an NNG rep socket with a pool of contexts,
  * an ipc listener and a mutual-TLS listener.
  *
- * NNG's callbacks only move messages: a received request is queued for a
- * pool of worker threads (twice the cores, at most 8), which run the
- * handler (dispatch_request) and send its reply. A connection with too
- * many requests in flight is answered UNAVAILABLE straight from the
- * callback. A self-probe
+ * NNG's callback hands a received request to the handler
+ * (dispatch_request), which must not block: it answers at once, or later
+ * from a thread of its own. A connection with too many requests in flight
+ * is answered UNAVAILABLE straight from the callback. A self-probe
  * over ipc recreates the ipc listener when NNG 1.5.2's bug #1518 (a client
  * that disconnects during negotiation breaks it) has struck.
  */
@@ -25,8 +24,9 @@
 #define RPC_PROBE_EVERY_MS	10000
 
 /*
- * Any thread, several at once; done(tok, ...) once with the reply, now or
- * later from another thread (dispatch_request).
+ * In NNG's callback, several at once, never blocking; done(tok, ...) once
+ * with the reply, now or later from another thread. Whatever threads call
+ * done must have stopped before rpc_stop.
  */
 typedef void (*rpc_handler)(void *arg, const struct dispatch_peer *,
     const uint8_t *msg, size_t len, dispatch_done_fn *done, void *tok);

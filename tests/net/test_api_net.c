@@ -1391,3 +1391,170 @@ Test(api, a_rule_already_gone_does_not_pin_the_flow)
 	cr_assert_eq(table_total(), 0);
 	api_down();
 }
+
+/* A GetStatus counter, asked as root over ipc. */
+static uint64_t
+status_counter(const char *name)
+{
+	struct client c = ipc();
+	struct simple_req s;
+	Sctag__V1__Reply *rep;
+	uint64_t v = 0;
+	size_t i;
+	int found = 0;
+
+	rep = call(&c, simple_req(&s, SCTAG__V1__REQUEST__CALL_GET_STATUS));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	for (i = 0; i < rep->get_status->n_counters; i++)
+		if (strcmp(rep->get_status->counters[i]->name, name) == 0) {
+			v = rep->get_status->counters[i]->value;
+			found = 1;
+		}
+	wire_reply_free(rep);
+	cr_assert(found, "GetStatus has no counter %s", name);
+	return v;
+}
+
+#define BURST_CONNS	4
+#define BURST_PER	16	/* the per-connection in-flight limit */
+#define BURST		(BURST_CONNS * BURST_PER)
+
+/*
+ * Starts and ends sent all at once, signed, from several connections: the
+ * agent runs them in groups that share one privileged exchange. Whatever
+ * the order they run in, each gets the answer it would get alone, and the
+ * table and the kernel map agree afterwards: 16 new flows (each started
+ * twice: one match never shares a group), 16 flows ended by spec, 16 ends
+ * of flows that never were, and 16 ends of root's flows that the
+ * orchestrator may not end (planned deletes are checked like the table's).
+ */
+Test(api, concurrent_starts_and_ends_are_grouped, .timeout = 120)
+{
+	static struct start_req pre[32], st[BURST];
+	static struct simple_req en[BURST];
+	static struct inflight_req q[BURST];
+	struct client root = ipc(), orch = ipc();
+	Sctag__V1__Request *r[BURST];
+	Sctag__V1__Reply *rep;
+	struct wire_err we;
+	uint64_t root_ids[16], groups0, grouped0, groups, grouped;
+	nng_socket s[BURST_CONNS];
+	nng_msg *m;
+	int i, kind, ok = 0;
+
+	api_up();
+	orch.key = k_orch;
+	/* Before: 16 flows of the orchestrator's, 16 of root's. */
+	for (i = 0; i < 16; i++) {
+		rep = call(&orch, start_req(&pre[i], 21000 + i, "cms", "14"));
+		cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s",
+		    rep->message);
+		wire_reply_free(rep);
+		rep = call(&root, start_req(&pre[16 + i], 24000 + i, "cms",
+		    "14"));
+		cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s",
+		    rep->message);
+		root_ids[i] = rep->start_flow->flow->id;
+		wire_reply_free(rep);
+	}
+	cr_assert_eq(kernel_rules(), 32);
+	groups0 = status_counter("api_call_groups");
+	grouped0 = status_counter("api_grouped_calls");
+
+	/* Request i is of kind i % 4, for flow i / 4 (0..15). */
+	for (i = 0; i < BURST; i++) {
+		kind = i % 4;
+		if (kind == 0 || kind == 1) {
+			r[i] = start_req(&st[i], 22000 + i / 4, "atlas", "4");
+			continue;
+		}
+		r[i] = simple_req(&en[i], SCTAG__V1__REQUEST__CALL_END_FLOW);
+		if (kind == 3) {
+			en[i].ef.which_case =
+			    SCTAG__V1__END_FLOW_REQUEST__WHICH_ID;
+			en[i].ef.id = root_ids[i / 4];
+			continue;
+		}
+		/* kind 2: by spec, one of the orchestrator's or none. */
+		start_req(&st[i], (i / 4) % 2 ? 21000 + i / 4 : 23000 + i / 4,
+		    "cms", "14");
+		en[i].ef.which_case = SCTAG__V1__END_FLOW_REQUEST__WHICH_SPEC;
+		en[i].ef.spec = &st[i].spec;
+	}
+	for (i = 0; i < BURST_CONNS; i++) {
+		cr_assert_eq(nng_req0_open(&s[i]), 0);
+		nng_socket_set_ms(s[i], NNG_OPT_REQ_RESENDTIME,
+		    NNG_DURATION_INFINITE);
+		cr_assert_eq(nng_dial(s[i], ipc_url, NULL, 0), 0);
+	}
+	for (i = 0; i < BURST; i++) {
+		cr_assert_eq(wire_request_build(r[i], k_orch, &q[i].buf,
+		    &q[i].len), 0);
+		cr_assert_eq(nng_ctx_open(&q[i].ctx, s[i % BURST_CONNS]), 0);
+		cr_assert_eq(nng_aio_alloc(&q[i].aio, NULL, NULL), 0);
+		nng_aio_set_timeout(q[i].aio, 20000);
+	}
+	for (i = 0; i < BURST; i++) {
+		cr_assert_eq(nng_msg_alloc(&m, 0), 0);
+		cr_assert_eq(nng_msg_append(m, q[i].buf, q[i].len), 0);
+		nng_aio_set_msg(q[i].aio, m);
+		nng_ctx_send(q[i].ctx, q[i].aio);
+	}
+	for (i = 0; i < BURST; i++) {
+		nng_aio_wait(q[i].aio);
+		cr_assert_eq(nng_aio_result(q[i].aio), 0, "send %d: %s", i,
+		    nng_strerror(nng_aio_result(q[i].aio)));
+		nng_ctx_recv(q[i].ctx, q[i].aio);
+	}
+	for (i = 0; i < BURST; i++) {
+		nng_aio_wait(q[i].aio);
+		cr_assert_eq(nng_aio_result(q[i].aio), 0, "reply %d: %s", i,
+		    nng_strerror(nng_aio_result(q[i].aio)));
+		m = nng_aio_get_msg(q[i].aio);
+		cr_assert_eq(wire_reply_parse(nng_msg_body(m), nng_msg_len(m),
+		    &rep, &we), 0, "%s", we.msg);
+		kind = i % 4;
+		if (kind == 0 || kind == 1 || (kind == 2 && (i / 4) % 2)) {
+			cr_assert_eq(rep->code, SCTAG__V1__CODE__OK,
+			    "request %d: %s", i, rep->message);
+			ok++;
+		} else if (kind == 2)
+			cr_assert_eq(rep->code, SCTAG__V1__CODE__NOT_FOUND,
+			    "request %d: %s %s", i,
+			    wire_code_name(rep->code), rep->message);
+		else
+			cr_assert_eq(rep->code,
+			    SCTAG__V1__CODE__PERMISSION_DENIED,
+			    "request %d: %s %s", i,
+			    wire_code_name(rep->code), rep->message);
+		wire_reply_free(rep);
+		nng_msg_free(m);
+		nng_aio_free(q[i].aio);
+		nng_ctx_close(q[i].ctx);
+		free(q[i].buf);
+	}
+	for (i = 0; i < BURST_CONNS; i++)
+		nng_close(s[i]);
+	cr_assert_eq(ok, 40);
+
+	/* 16 new, 8 of the orchestrator's left, root's 16 untouched. */
+	cr_assert_eq(table_total(), 40);
+	cr_assert_eq(kernel_rules(), 40, "the kernel map and the table "
+	    "disagree");
+	for (i = 0; i < 16; i++) {
+		udp_marked((uint16_t)(22000 + i), 2, 4, 1);
+		udp_marked((uint16_t)(24000 + i), 3, 14, 1);
+		if (i % 2)
+			udp_marked((uint16_t)(21000 + i), 0, 0, 0);
+	}
+	groups = status_counter("api_call_groups") - groups0;
+	grouped = status_counter("api_grouped_calls") - grouped0;
+	cr_assert_geq(grouped, BURST, "%llu calls in groups",
+	    (unsigned long long)grouped);
+	cr_assert_lt(groups, grouped, "no group had two calls (%llu groups "
+	    "for %llu calls)", (unsigned long long)groups,
+	    (unsigned long long)grouped);
+	cr_log_info("%llu starts and ends ran in %llu groups",
+	    (unsigned long long)grouped, (unsigned long long)groups);
+	api_down();
+}
