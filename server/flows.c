@@ -273,6 +273,27 @@ out_owner:
  * The backend first: if the kernel keeps the rule, so does the table, and
  * the caller can try again. On success the slot goes back to the free list.
  */
+/* Out of the table; its kernel rule is gone already (or never was). */
+static void
+forget_slot(struct flows *f, uint32_t slot)
+{
+	struct flow	*fl = &f->slab[slot];
+	int		 markable = flow_markable(fl);
+
+	fl_spec_remove(f, slot);
+	fl_ord_remove(f, fl->id);
+	fl_heap_remove(f, slot);
+	fl_str_unref(&f->owners, fl->owner);
+	fl_str_unref(&f->apps, fl->app);
+	f->per_exp[fl->rule.exp]--;
+	f->count--;
+	f->markable -= markable;
+	f->ended++;
+	memset(fl, 0, sizeof(*fl));
+	fl->heap_pos = f->freelist;
+	f->freelist = slot;
+}
+
 static int
 end_slot(struct flows *f, uint32_t slot, char *err, size_t errlen)
 {
@@ -292,18 +313,7 @@ end_slot(struct flows *f, uint32_t slot, char *err, size_t errlen)
 			return rc < 0 ? rc : -EIO;
 		}
 	}
-	fl_spec_remove(f, slot);
-	fl_ord_remove(f, fl->id);
-	fl_heap_remove(f, slot);
-	fl_str_unref(&f->owners, fl->owner);
-	fl_str_unref(&f->apps, fl->app);
-	f->per_exp[fl->rule.exp]--;
-	f->count--;
-	f->markable -= markable;
-	f->ended++;
-	memset(fl, 0, sizeof(*fl));
-	fl->heap_pos = f->freelist;
-	f->freelist = slot;
+	forget_slot(f, slot);
 	return 0;
 }
 
@@ -446,11 +456,57 @@ flows_next_expiry(const struct flows *f, uint64_t *ms)
 	return 0;
 }
 
+/* Markable flows of a drain, their rules deleted FLOWS_DEL_MANY at once. */
+struct drain_batch {
+	uint32_t		slot[FLOWS_DEL_MANY];
+	struct marker_rule	rule[FLOWS_DEL_MANY];
+	int32_t			rc[FLOWS_DEL_MANY];
+	size_t			n;
+};
+
+static void
+drain_flush(struct flows *f, struct drain_batch *b, flows_ended_fn *cb,
+    void *arg, struct flows_drain *st)
+{
+	struct flows_flow	v;
+	char			msg[MSG_MAX];
+	size_t			i;
+	int			rc;
+
+	if (b->n == 0)
+		return;
+	for (i = 0; i < b->n; i++)
+		b->rc[i] = -EIO;
+	if ((rc = f->o.backend.del_many(f->o.backend.arg, b->rule, b->n,
+	    b->rc)) != 0)
+		for (i = 0; i < b->n; i++)
+			b->rc[i] = rc < 0 ? rc : -EIO;
+	for (i = 0; i < b->n; i++) {
+		fill(f, b->slot[i], &v);
+		if (b->rc[i] != 0 && b->rc[i] != -ENOENT) {
+			f->del_failures++;
+			st->failed++;
+			snprintf(msg, sizeof(msg), "flow %" PRIu64 ": kernel "
+			    "rule not removed, the flow stays: %s", v.id,
+			    strerror(b->rc[i] < 0 ? -b->rc[i] : EIO));
+			if (cb != NULL)
+				cb(arg, &v, b->rc[i], msg);
+			continue;
+		}
+		forget_slot(f, b->slot[i]);
+		st->ended++;
+		if (cb != NULL)
+			cb(arg, &v, 0, "");
+	}
+	b->n = 0;
+}
+
 int
 flows_drain(struct flows *f, const char *owner, uint32_t max,
     flows_ended_fn *cb, void *arg, struct flows_drain *st)
 {
 	struct flows_flow	 v;
+	struct drain_batch	 b;
 	char			 msg[MSG_MAX];
 	uint32_t		 pos, slot, tried = 0;
 	uint16_t		 oid = 0;
@@ -459,6 +515,7 @@ flows_drain(struct flows *f, const char *owner, uint32_t max,
 	st->more = 0;
 	if (!all && fl_str_lookup(&f->owners, owner, &oid) != 0)
 		return 0;
+	b.n = 0;
 	/* Ends only tombstone: positions hold until the compaction below. */
 	for (pos = fl_ord_lower(f, st->cursor + 1); pos < f->ord_len &&
 	    tried < max; pos++) {
@@ -467,6 +524,14 @@ flows_drain(struct flows *f, const char *owner, uint32_t max,
 		    (!all && f->slab[slot].owner != oid))
 			continue;
 		tried++;
+		if (f->o.backend.del_many != NULL &&
+		    flow_markable(&f->slab[slot])) {
+			b.slot[b.n] = slot;
+			b.rule[b.n++] = f->slab[slot].rule;
+			if (b.n == FLOWS_DEL_MANY)
+				drain_flush(f, &b, cb, arg, st);
+			continue;
+		}
 		fill(f, slot, &v);
 		if ((rc = end_slot(f, slot, msg, sizeof(msg))) != 0) {
 			st->failed++;
@@ -478,6 +543,7 @@ flows_drain(struct flows *f, const char *owner, uint32_t max,
 		if (cb != NULL)
 			cb(arg, &v, 0, "");
 	}
+	drain_flush(f, &b, cb, arg, st);
 	st->more = pos < f->ord_len;
 	fl_ord_maybe_compact(f);
 	return 0;

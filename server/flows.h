@@ -69,7 +69,17 @@ struct flows_backend {
 	int	(*del)(void *arg, const struct marker_rule *, char *err,
 		    size_t errlen);
 	void	 *arg;
+	/*
+	 * Optional, for drains: n (at most FLOWS_DEL_MANY) deletes at once,
+	 * each one's 0 or negative errno in rc[] (-ENOENT: already gone,
+	 * which counts as deleted); the call's own result is for the whole
+	 * (a channel error: nothing is known to be deleted).
+	 */
+	int	(*del_many)(void *arg, const struct marker_rule *rules,
+		    size_t n, int32_t *rc);
 };
+
+#define FLOWS_DEL_MANY	64
 
 struct flows_opts {
 	uint32_t		capacity;	/* 0: FLOWS_CAPACITY_DEFAULT */
@@ -168,7 +178,8 @@ int flows_next_expiry(const struct flows *, uint64_t *ms);
  * End the flows of owner (NULL or "": all), at most max per call, in id
  * order from st->cursor on; a flow whose backend del fails is skipped
  * (counted in st->failed) so the walk always finishes. One call costs
- * O(log n + flows walked).
+ * O(log n + flows walked), and with the backend's del_many one backend
+ * call per FLOWS_DEL_MANY markable flows.
  */
 int flows_drain(struct flows *, const char *owner, uint32_t max,
     flows_ended_fn *, void *arg, struct flows_drain *st);

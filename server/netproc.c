@@ -182,6 +182,21 @@ api_handle(void *arg, const struct dispatch_peer *peer, const uint8_t *msg,
 	dispatch_request(arg, peer, msg, len, done, tok);
 }
 
+/* A drain's deletes, FLOWS_DEL_MANY per privileged round trip. */
+static int
+backend_del_many(void *arg, const struct marker_rule *rules, size_t count,
+    int32_t *rc)
+{
+	struct net *n = arg;
+	struct mk_rule got[FLOWS_DEL_MANY];
+	uint8_t ops[FLOWS_DEL_MANY];
+
+	if (count > FLOWS_DEL_MANY)
+		return -E2BIG;
+	memset(ops, PRIV_MANY_DEL, count);
+	return priv_rules_many(&n->priv, ops, rules, count, rc, got);
+}
+
 static int
 api_start(struct net *n, const struct netproc_opts *o)
 {
@@ -199,6 +214,7 @@ api_start(struct net *n, const struct netproc_opts *o)
 	fo.capacity = o->cfg->api_flows;
 	fo.backend.add = backend_add;
 	fo.backend.del = backend_del;
+	fo.backend.del_many = backend_del_many;
 	fo.backend.arg = n;
 	fo.reg = n->reg;
 	n->d.host = o->host;

@@ -903,7 +903,7 @@ Test(flows, bad_options)
 
 	cr_assert_eq(flows_new(&o, &t, E, sizeof(E)), -EINVAL);
 	cr_assert_str_eq(E, "flow table: no backend");
-	o.backend = (struct flows_backend){ fake_add, fake_del, &F };
+	o.backend = (struct flows_backend){ fake_add, fake_del, &F, NULL };
 	o.capacity = FLOWS_CAPACITY_MAX + 1;
 	cr_assert_eq(flows_new(&o, &t, E, sizeof(E)), -EINVAL);
 	cr_assert_not_null(strstr(E, "capacity 16777217 is over 16777216"));
@@ -1207,5 +1207,91 @@ Test(flows, a_million_flows)
 	/* mallinfo2 sees nothing under ASan's allocator: nothing to check. */
 	if (h2 > h0)
 		cr_assert_leq(per, 150.0, "%.1f bytes per flow", per);
+	flows_free(t);
+}
+
+/* A backend with del_many: how the agent drains (many per round trip). */
+struct fake_many {
+	int	calls;
+	size_t	most;
+	int	fail_call;	/* rc of the whole call while set */
+	uint16_t fail_port;	/* this rule's rc is -EPERM */
+	uint16_t gone_port;	/* this rule's rc is -ENOENT */
+};
+
+static struct fake_many FM;
+
+static int
+fake_del_many(void *arg, const struct marker_rule *rules, size_t n,
+    int32_t *rc)
+{
+	size_t	i;
+
+	(void)arg;
+	FM.calls++;
+	if (n > FM.most)
+		FM.most = n;
+	if (FM.fail_call)
+		return FM.fail_call;
+	for (i = 0; i < n; i++) {
+		rc[i] = 0;
+		if (rules[i].sport == FM.fail_port)
+			rc[i] = -EPERM;
+		else if (rules[i].sport == FM.gone_port)
+			rc[i] = -ENOENT;
+		else
+			F.live--;
+	}
+	return 0;
+}
+
+Test(flows, drain_deletes_many_rules_per_backend_call)
+{
+	struct flows_opts	o = {
+		.capacity = 1000,
+		.backend = { fake_add, fake_del, &F, fake_del_many },
+		.reg = R,
+	};
+	struct flowreq_spec	s;
+	struct flows_drain	d;
+	struct flows_flow	v;
+	struct flows		*t;
+	uint32_t		i;
+	uint64_t		stuck = 0;
+
+	memset(&FM, 0, sizeof(FM));
+	cr_assert_eq(flows_new(&o, &t, E, sizeof(E)), 0, "%s", E);
+	for (i = 0; i < 300; i++) {
+		s = spec_n(i, "atlas", "4", 0);
+		start_ok(t, &s, "a", 0, 1);
+		if (i == 10) {
+			FM.fail_port = s.rule.sport;
+			cr_assert_eq(flows_find(t, &s, &v), 0);
+			stuck = v.id;
+		} else if (i == 11)
+			FM.gone_port = s.rule.sport;
+	}
+	cr_assert_neq(FM.fail_port, FM.gone_port);
+
+	/* A channel error: nothing ended, every flow stays. */
+	FM.fail_call = -EPIPE;
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(flows_drain(t, NULL, 100, NULL, NULL, &d), 0);
+	cr_assert_eq(d.ended, 0);
+	cr_assert_eq(d.failed, 100);
+	FM.fail_call = 0;
+
+	memset(&d, 0, sizeof(d));
+	do {
+		cr_assert_eq(flows_drain(t, NULL, 1000, NULL, NULL, &d), 0);
+	} while (d.more);
+	/* One refused; the one already gone counts as deleted. */
+	cr_assert_eq(d.ended, 299);
+	cr_assert_eq(d.failed, 1);
+	cr_assert_eq(flows_get(t, stuck, &v), 0, "the refused flow stays");
+	cr_assert_eq(F.dels, 0, "no one-at-a-time deletes");
+	cr_assert_eq(FM.most, FLOWS_DEL_MANY);
+	/* 2 calls of the failed pass, then ceil(300 / 64) = 5. */
+	cr_assert_eq(FM.calls, 2 + 5, "%d backend calls", FM.calls);
 	flows_free(t);
 }
