@@ -7,6 +7,8 @@
  * path. A document is applied to a copy, which replaces *c only when the
  * whole document was good.
  */
+#include <ctype.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -576,6 +578,222 @@ parse_mark_all(struct cparse *px, json_t *v, struct cfg *c)
 	return 0;
 }
 
+int
+cfg_collector_split(const char *s, char *host, size_t hostlen,
+    uint16_t *port, char *err, size_t errlen)
+{
+	const char	*h = s, *end, *colon;
+	char		*p;
+	unsigned long	 n;
+	size_t		 hl, i;
+
+	*port = CFG_FF_PORT;
+	if (*s == '[') {
+		if ((end = strchr(s, ']')) == NULL) {
+			snprintf(err, errlen, "'[' without ']'");
+			return -EINVAL;
+		}
+		h = s + 1;
+		hl = (size_t)(end - h);
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] != '\0' && colon == NULL) {
+			snprintf(err, errlen, "expected ':PORT' after ']'");
+			return -EINVAL;
+		}
+	} else {
+		colon = strchr(s, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+			snprintf(err, errlen, "an IPv6 address needs "
+			    "brackets: \"[2001:db8::1]:10514\"");
+			return -EINVAL;
+		}
+		hl = colon ? (size_t)(colon - s) : strlen(s);
+	}
+	if (hl == 0 || hl > CFG_HOSTNAME_MAX || hl >= hostlen) {
+		snprintf(err, errlen, "host must be 1 to %d characters",
+		    CFG_HOSTNAME_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < hl; i++)
+		if (!(isalnum((unsigned char)h[i]) || h[i] == '.' ||
+		    h[i] == '-' || (*s == '[' && h[i] == ':'))) {
+			snprintf(err, errlen, "host may hold only letters, "
+			    "digits, '.', '-' (and ':' inside brackets)");
+			return -EINVAL;
+		}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (colon != NULL) {
+		errno = 0;
+		n = strtoul(colon + 1, &p, 10);
+		if (colon[1] == '\0' || *p != '\0' || errno != 0 || n < 1 ||
+		    n > 65535 || !isdigit((unsigned char)colon[1])) {
+			snprintf(err, errlen, "port must be 1 to 65535");
+			return -EINVAL;
+		}
+		*port = (uint16_t)n;
+	}
+	return 0;
+}
+
+int
+cfg_prefix_parse(const char *s, uint8_t addr[16], uint8_t *plen,
+    char *err, size_t errlen)
+{
+	char		 a[64];
+	const char	*slash = strchr(s, '/');
+	unsigned long	 n;
+	char		*p;
+	size_t		 al = slash ? (size_t)(slash - s) : strlen(s);
+	int		 v4 = 0;
+
+	if (al == 0 || al >= sizeof(a)) {
+		snprintf(err, errlen, "expected ADDR or ADDR/LEN");
+		return -EINVAL;
+	}
+	memcpy(a, s, al);
+	a[al] = '\0';
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, a, addr + 12) == 1) {
+		addr[10] = addr[11] = 0xff;
+		v4 = 1;
+	} else if (inet_pton(AF_INET6, a, addr) != 1) {
+		snprintf(err, errlen, "'%.63s' is not an IPv4 or IPv6 address",
+		    a);
+		return -EINVAL;
+	}
+	*plen = 128;
+	if (slash != NULL) {
+		errno = 0;
+		n = strtoul(slash + 1, &p, 10);
+		if (!isdigit((unsigned char)slash[1]) || *p != '\0' ||
+		    errno != 0 || n > (v4 ? 32u : 128u)) {
+			snprintf(err, errlen, "prefix length must be 0 to %d",
+			    v4 ? 32 : 128);
+			return -EINVAL;
+		}
+		*plen = (uint8_t)(v4 ? n + 96 : n);
+	}
+	return 0;
+}
+
+/* An array of strings each checked by check(); replaces slots[]. */
+static int
+parse_strings(struct cparse *px, json_t *v, char **slots, size_t *n,
+    size_t max, const char *what, int (*check)(const char *, char *,
+    size_t))
+{
+	char	 msg[160];
+	json_t	*e;
+	size_t	 i;
+	int	 rc;
+
+	if (!json_is_array(v))
+		return type_err(px, what, v);
+	if (json_array_size(v) > max)
+		return cerr(px, "at most %zu entries", max);
+	for (i = 0; i < *n; i++) {
+		free(slots[i]);
+		slots[i] = NULL;
+	}
+	*n = 0;
+	json_array_foreach(v, i, e) {
+		push_index(px, i);
+		if (!json_is_string(e))
+			rc = type_err(px, "a string", e);
+		else if (check(json_string_value(e), msg, sizeof(msg)) != 0)
+			rc = cerr(px, "%s", msg);
+		else if ((rc = cfg_set_string(&slots[i],
+		    json_string_value(e))) == 0)
+			*n = i + 1;
+		pop(px);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* A listen address: a literal address and a port. */
+static int
+check_listen(const char *s, char *err, size_t errlen)
+{
+	char		host[CFG_HOSTNAME_MAX + 1];
+	uint8_t		a[16];
+	uint16_t	port;
+
+	if (cfg_collector_split(s, host, sizeof(host), &port, err,
+	    errlen) != 0)
+		return -EINVAL;
+	if (inet_pton(AF_INET6, host, a) != 1 &&
+	    inet_pton(AF_INET, host, a) != 1) {
+		snprintf(err, errlen, "expected an address, not a name");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+check_collector(const char *s, char *err, size_t errlen)
+{
+	char		host[CFG_HOSTNAME_MAX + 1];
+	uint16_t	port;
+
+	return cfg_collector_split(s, host, sizeof(host), &port, err, errlen);
+}
+
+static int
+check_prefix(const char *s, char *err, size_t errlen)
+{
+	uint8_t	a[16], plen;
+
+	return cfg_prefix_parse(s, a, &plen, err, errlen);
+}
+
+static int
+parse_fireflies(struct cparse *px, json_t *v, struct cfg *c)
+{
+	const char	*key;
+	json_t		*e;
+	int		 rc;
+
+	if (!json_is_object(v))
+		return type_err(px, "an object", v);
+	json_object_foreach(v, key, e) {
+		push_key(px, key);
+		if (strcmp(key, "enabled") == 0)
+			rc = parse_bool(px, e, &c->ff_enabled);
+		else if (strcmp(key, "collectors") == 0)
+			rc = parse_strings(px, e, c->ff_collectors,
+			    &c->nff_collectors, CFG_MAX_COLLECTORS,
+			    "an array of \"HOST[:PORT]\" strings",
+			    check_collector);
+		else if (strcmp(key, "to_peer") == 0)
+			rc = parse_bool(px, e, &c->ff_to_peer);
+		else if (strcmp(key, "peer_port") == 0)
+			rc = parse_range(px, e, 1, 65535, &c->ff_peer_port);
+		else if (strcmp(key, "interval") == 0)
+			rc = parse_range(px, e, 0, 86400, &c->ff_interval);
+		else if (strcmp(key, "resolve_every") == 0)
+			rc = parse_range(px, e, 10, 86400, &c->ff_resolve);
+		else if (strcmp(key, "listen") == 0)
+			rc = parse_strings(px, e, c->ff_listen, &c->nff_listen,
+			    CFG_MAX_LISTEN, "an array of \"ADDR:PORT\" "
+			    "strings", check_listen);
+		else if (strcmp(key, "allow") == 0)
+			rc = parse_strings(px, e, c->ff_allow, &c->nff_allow,
+			    CFG_MAX_ALLOW, "an array of \"ADDR[/LEN]\" "
+			    "strings", check_prefix);
+		else
+			rc = cerr(px, "unknown key (expected enabled, "
+			    "collectors, to_peer, peer_port, interval, "
+			    "resolve_every, listen or allow)");
+		pop(px);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int
 parse_root(struct cparse *px, json_t *root, struct cfg *c)
 {
@@ -607,10 +825,12 @@ parse_root(struct cparse *px, json_t *root, struct cfg *c)
 			rc = parse_marker(px, v, c);
 		else if (strcmp(key, "mark_all") == 0)
 			rc = parse_mark_all(px, v, c);
+		else if (strcmp(key, "fireflies") == 0)
+			rc = parse_fireflies(px, v, c);
 		else
 			rc = cerr(px, "unknown key (expected interfaces, "
 			    "strategy, registry, log_level, user, host, api, "
-			    "pipe, marker or mark_all)");
+			    "pipe, marker, mark_all or fireflies)");
 		pop(px);
 		if (rc < 0)
 			return rc;
@@ -629,6 +849,19 @@ cfg_init(struct cfg *c)
 	c->capacity = CFG_CAPACITY_DEFAULT;
 	c->keep_on_exit = 0;
 	c->api_flows = CFG_FLOWS_DEFAULT;
+	c->ff_enabled = 1;
+	c->ff_to_peer = 1;
+	c->ff_peer_port = CFG_FF_PORT;
+	c->ff_resolve = CFG_FF_RESOLVE_DEFAULT;
+	if (cfg_set_string(&c->ff_listen[0], "[::1]:10514") < 0 ||
+	    cfg_set_string(&c->ff_listen[1], "127.0.0.1:10514") < 0 ||
+	    cfg_set_string(&c->ff_allow[0], "::1") < 0 ||
+	    cfg_set_string(&c->ff_allow[1], "127.0.0.0/8") < 0) {
+		c->nff_listen = c->nff_allow = 2;
+		cfg_free(c);
+		return -ENOMEM;
+	}
+	c->nff_listen = c->nff_allow = 2;
 	if (cfg_set_string(&c->pipe_path, CFG_PIPE_PATH_DEFAULT) < 0 ||
 	    cfg_set_string(&c->user, CFG_USER_DEFAULT) < 0 ||
 	    cfg_set_string(&c->api_ipc, CFG_IPC_DEFAULT) < 0 ||
@@ -649,6 +882,9 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 	*dst = *src;
 	/* Forget src's pointers first so that cfg_free(dst) is always safe. */
 	memset(dst->ifaces, 0, sizeof(dst->ifaces));
+	memset(dst->ff_collectors, 0, sizeof(dst->ff_collectors));
+	memset(dst->ff_listen, 0, sizeof(dst->ff_listen));
+	memset(dst->ff_allow, 0, sizeof(dst->ff_allow));
 	dst->registry_path = dst->pipe_path = dst->pipe_group = NULL;
 	dst->user = dst->host = dst->api_ipc = dst->api_admin_group = NULL;
 	dst->api_keys = dst->tls_listen = dst->tls_cert = dst->tls_key = NULL;
@@ -657,6 +893,13 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 
 	for (i = 0; i < src->nifaces && rc == 0; i++)
 		rc = cfg_set_string(&dst->ifaces[i], src->ifaces[i]);
+	for (i = 0; i < src->nff_collectors && rc == 0; i++)
+		rc = cfg_set_string(&dst->ff_collectors[i],
+		    src->ff_collectors[i]);
+	for (i = 0; i < src->nff_listen && rc == 0; i++)
+		rc = cfg_set_string(&dst->ff_listen[i], src->ff_listen[i]);
+	for (i = 0; i < src->nff_allow && rc == 0; i++)
+		rc = cfg_set_string(&dst->ff_allow[i], src->ff_allow[i]);
 	if (rc == 0)
 		rc = cfg_set_string(&dst->registry_path, src->registry_path);
 	if (rc == 0)
@@ -763,6 +1006,12 @@ cfg_free(struct cfg *c)
 		n = CFG_MAX_IFACES;
 	for (i = 0; i < n; i++)
 		free(c->ifaces[i]);
+	for (i = 0; i < c->nff_collectors && i < CFG_MAX_COLLECTORS; i++)
+		free(c->ff_collectors[i]);
+	for (i = 0; i < c->nff_listen && i < CFG_MAX_LISTEN; i++)
+		free(c->ff_listen[i]);
+	for (i = 0; i < c->nff_allow && i < CFG_MAX_ALLOW; i++)
+		free(c->ff_allow[i]);
 	free(c->registry_path);
 	free(c->user);
 	free(c->host);
@@ -848,7 +1097,7 @@ add_container(json_t *parent, const char *key, json_t *child, int *bad)
 int
 cfg_dump(const struct cfg *c, FILE *f)
 {
-	json_t	*root, *o;
+	json_t	*root, *o, *a;
 	char	 mode[8];
 	size_t	 i;
 	int	 bad = 0, rc = 0;
@@ -910,6 +1159,25 @@ cfg_dump(const struct cfg *c, FILE *f)
 	} else {
 		bad |= json_object_set_new(root, "mark_all", json_null());
 	}
+
+	o = add_container(root, "fireflies", json_object(), &bad);
+	bad |= json_object_set_new(o, "enabled", json_boolean(c->ff_enabled));
+	a = add_container(o, "collectors", json_array(), &bad);
+	for (i = 0; i < c->nff_collectors; i++)
+		bad |= json_array_append_new(a,
+		    json_string(c->ff_collectors[i]));
+	bad |= json_object_set_new(o, "to_peer", json_boolean(c->ff_to_peer));
+	bad |= json_object_set_new(o, "peer_port",
+	    json_integer(c->ff_peer_port));
+	bad |= json_object_set_new(o, "interval", json_integer(c->ff_interval));
+	bad |= json_object_set_new(o, "resolve_every",
+	    json_integer(c->ff_resolve));
+	a = add_container(o, "listen", json_array(), &bad);
+	for (i = 0; i < c->nff_listen; i++)
+		bad |= json_array_append_new(a, json_string(c->ff_listen[i]));
+	a = add_container(o, "allow", json_array(), &bad);
+	for (i = 0; i < c->nff_allow; i++)
+		bad |= json_array_append_new(a, json_string(c->ff_allow[i]));
 
 	if (bad)
 		rc = -EINVAL;	/* no memory, or a string not in UTF-8 */

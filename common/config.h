@@ -23,6 +23,12 @@
 #define CFG_ADMIN_GROUP_DEFAULT	"sctag"
 #define CFG_FLOWS_DEFAULT	1000000
 #define CFG_FLOWS_MAX		(1u << 24)
+#define CFG_MAX_COLLECTORS	16
+#define CFG_MAX_LISTEN		8
+#define CFG_MAX_ALLOW		64
+#define CFG_FF_PORT		10514
+#define CFG_FF_RESOLVE_DEFAULT	300	/* seconds */
+#define CFG_HOSTNAME_MAX	253
 
 struct cfg {
 	char		*ifaces[CFG_MAX_IFACES];	/* "interfaces": [...] */
@@ -53,7 +59,34 @@ struct cfg {
 	char		*tls_cert;	/*     "cert": path, (PEM, ECDSA) */
 	char		*tls_key;	/*     "key": path, */
 	char		*tls_ca;	/*     "ca": path (client CA) } } */
+
+	int		 ff_enabled;	/* "fireflies": { "enabled": true, */
+	char		*ff_collectors[CFG_MAX_COLLECTORS]; /* "collectors":
+					   ["HOST[:PORT]", "[V6][:PORT]"], */
+	size_t		 nff_collectors;
+	int		 ff_to_peer;	/*   "to_peer": true, */
+	uint32_t	 ff_peer_port;	/*   "peer_port": 10514, */
+	uint32_t	 ff_interval;	/*   "interval": 0 (s; ongoing), */
+	uint32_t	 ff_resolve;	/*   "resolve_every": 300 (s), */
+	char		*ff_listen[CFG_MAX_LISTEN]; /* "listen": ["[::1]:10514",
+					   "127.0.0.1:10514"] (addresses), */
+	size_t		 nff_listen;
+	char		*ff_allow[CFG_MAX_ALLOW]; /* "allow": ["::1", "127.0.0.0/8"]
+					   (senders let in) } */
+	size_t		 nff_allow;
 };
+
+/* "ADDR[/LEN]" into a 16-byte address (IPv4 v4-mapped) and a prefix length
+ * over those 128 bits. -EINVAL with a message. */
+int cfg_prefix_parse(const char *s, uint8_t addr[16], uint8_t *plen,
+    char *err, size_t errlen);
+
+/*
+ * A collector, "HOST[:PORT]" or "[IPV6][:PORT]" (port default 10514):
+ * its host (an address or a name) and port. -EINVAL with a message.
+ */
+int cfg_collector_split(const char *s, char *host, size_t hostlen,
+    uint16_t *port, char *err, size_t errlen);
 
 /* Fill with defaults. Strings are heap copies; cfg_free releases them. */
 int cfg_init(struct cfg *);

@@ -48,6 +48,8 @@ struct dispatch_prep {
 
 struct dispatch_job;
 struct dispatch_raw;
+struct ffsend;
+struct fflisten;
 
 #define DISPATCH_WORKERS_MAX	8
 
@@ -60,6 +62,8 @@ struct dispatch {
 	struct auth_keys	*keys;		/* NULL: nobody enrolled */
 	struct auth_nonces	*nonces;
 	struct auth_replies	*replies;
+	struct ffsend		*ff;		/* NULL: no fireflies */
+	struct fflisten		*ffl;		/* NULL: no listener */
 	gid_t			 admin_gid;	/* (gid_t)-1: root only */
 	uid_t			 self_uid;	/* our own probe: monitor */
 	uint64_t		 started_ms;

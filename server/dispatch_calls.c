@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "dispatch_calls.h"
+#include "fflisten.h"
+#include "ffsend.h"
 #include "flowreq.h"
 #include "log.h"
 #include "tag.h"
@@ -444,8 +446,9 @@ call_status(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 	const struct cfg *cfg = cc->d->cfg;
 	Sctag__V1__GetStatusReply *s = aalloc(a, sizeof(*s));
 	uint32_t hash[MK_NSHAPES], lpm[MK_NSHAPES], def = 0, cap = 0;
-	uint64_t c[MK_C_MAX];
+	uint64_t c[MK_C_MAX], ff_sent, ff_err, ff_unres, ff_bad;
 	struct flows_stats fs;
+	struct fflisten_stats fl;
 	char buf[64];
 	size_t i, n;
 
@@ -494,7 +497,7 @@ call_status(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 			s->shapes[s->n_shapes++] = u;
 		}
 	}
-	n = MK_C_MAX + 10;
+	n = MK_C_MAX + 16 + FFL_DROP_COUNT;
 	if ((s->counters = aalloc(a, n * sizeof(*s->counters))) == NULL)
 		return -ENOMEM;
 	if (priv_counters(cc->d->priv, c) == 0)
@@ -510,6 +513,24 @@ call_status(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 	    cc->d->groups);
 	s->counters[s->n_counters++] = counter(a, "api_grouped_calls",
 	    cc->d->grouped);
+	ffsend_totals(cc->d->ff, &ff_sent, &ff_err, &ff_unres, &ff_bad);
+	s->counters[s->n_counters++] = counter(a, "fireflies_sent", ff_sent);
+	s->counters[s->n_counters++] = counter(a, "fireflies_send_errors",
+	    ff_err);
+	s->counters[s->n_counters++] = counter(a, "fireflies_unresolved",
+	    ff_unres);
+	s->counters[s->n_counters++] = counter(a, "fireflies_not_built",
+	    ff_bad);
+	fflisten_get_stats(cc->d->ffl, &fl);
+	s->counters[s->n_counters++] = counter(a, "fireflies_received",
+	    fl.received);
+	s->counters[s->n_counters++] = counter(a, "fireflies_accepted",
+	    fl.accepted);
+	for (i = 1; i < FFL_DROP_COUNT; i++) {
+		snprintf(buf, sizeof(buf), "fireflies_dropped_%s",
+		    fflisten_drop_name((int)i));
+		s->counters[s->n_counters++] = counter(a, buf, fl.dropped[i]);
+	}
 	s->counters[s->n_counters++] = counter(a, "flows_started", fs.started);
 	s->counters[s->n_counters++] = counter(a, "flows_ended", fs.ended);
 	s->counters[s->n_counters++] = counter(a, "flows_expired", fs.expired);

@@ -261,6 +261,8 @@ flows_start(struct flows *f, const struct flowreq_spec *spec,
 	f->started++;
 	fill(f, slot, out);
 	*created = 1;
+	if (f->o.event != NULL)
+		f->o.event(f->o.event_arg, FLOWS_STARTED, out);
 	return 0;
 out_app:
 	fl_str_unref(&f->apps, aid);
@@ -277,8 +279,14 @@ out_owner:
 static void
 forget_slot(struct flows *f, uint32_t slot)
 {
-	struct flow	*fl = &f->slab[slot];
-	int		 markable = flow_markable(fl);
+	struct flow		*fl = &f->slab[slot];
+	struct flows_flow	 v;
+	int			 markable = flow_markable(fl);
+
+	if (f->o.event != NULL) {
+		fill(f, slot, &v);
+		f->o.event(f->o.event_arg, FLOWS_ENDED, &v);
+	}
 
 	fl_spec_remove(f, slot);
 	fl_ord_remove(f, fl->id);

@@ -81,11 +81,28 @@ struct flows_backend {
 
 #define FLOWS_DEL_MANY	64
 
+enum flows_event {
+	FLOWS_STARTED,
+	FLOWS_ENDED,		/* by end, expiry or drain */
+};
+
+struct flows_flow;
+
+/*
+ * Told of every flow that starts (not a repeated start) and every flow
+ * that ends, however: fireflies and the event stream. Runs inside the
+ * table's call; must not call into the table, nor block.
+ */
+typedef void flows_event_fn(void *arg, enum flows_event,
+    const struct flows_flow *);
+
 struct flows_opts {
 	uint32_t		capacity;	/* 0: FLOWS_CAPACITY_DEFAULT */
 	uint64_t		id_base;	/* 0: random (tests set it) */
 	struct flows_backend	backend;
 	const struct reg	*reg;		/* for messages; may be NULL */
+	flows_event_fn		*event;		/* may be NULL */
+	void			*event_arg;
 };
 
 /* A copy of one flow, for replies and fireflies; owns nothing. */

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "ffin.h"
+#include "fflisten.h"
+#include "ffsend.h"
 #include "flows.h"
 #include "flowspec.h"
 #include "log.h"
@@ -23,6 +26,8 @@
 
 struct net {
 	const struct cfg	*cfg;
+	struct ffsend		*ff;
+	struct fflisten		*ffl;
 	struct reg		*reg;
 	struct priv_client	 priv;
 	struct pipe_reader	*pipe;
@@ -89,6 +94,8 @@ log_counters(struct net *n)
 {
 	uint64_t c[MK_C_MAX];
 	struct pipe_stats ps = { 0 };
+	struct ffsend_stats fs[CFG_MAX_COLLECTORS + 1];
+	size_t nff;
 	int i;
 
 	if (priv_counters(&n->priv, c) == 0)
@@ -98,6 +105,15 @@ log_counters(struct net *n)
 			    (unsigned long long)c[i]);
 	if (n->pipe)
 		pipe_get_stats(n->pipe, &ps);
+	nff = ffsend_stats(n->ff, fs, sizeof(fs) / sizeof(fs[0]));
+	for (i = 0; i < (int)nff; i++)
+		log_info("fireflies to %s: sent %llu, errors %llu%s%s, "
+		    "unresolved %llu", fs[i].name,
+		    (unsigned long long)fs[i].sent,
+		    (unsigned long long)fs[i].errors,
+		    fs[i].last_errno ? ", last: " : "",
+		    fs[i].last_errno ? strerror(fs[i].last_errno) : "",
+		    (unsigned long long)fs[i].unresolved);
 	log_info("pipe lines %llu events %llu bad %llu overlong %llu; "
 	    "ipv4 flows %llu; rule errors %llu",
 	    (unsigned long long)ps.lines, (unsigned long long)ps.events,
@@ -174,6 +190,68 @@ backend_del(void *arg, const struct marker_rule *r, char *err, size_t errlen)
 	return rc == -ENOENT ? 0 : rc;
 }
 
+/*
+ * Only a concrete connection has a firefly: one protocol, both ports, one
+ * host at each end. A wildcard rule's connections get theirs as they are
+ * seen (sock_diag), not the rule.
+ */
+static int
+exact(const struct marker_rule *r)
+{
+	return (r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP) &&
+	    r->sport != 0 && r->dport != 0 && r->dst_plen == 128 &&
+	    !r->src_any;
+}
+
+static void
+ms_to_ts(uint64_t ms, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ms / 1000);
+	ts->tv_nsec = (long)(ms % 1000) * 1000000;
+}
+
+/* A flow of the table started or ended: its firefly. */
+static void
+flow_event(void *arg, enum flows_event ev, const struct flows_flow *f)
+{
+	struct net *n = arg;
+	const struct marker_rule *r = &f->spec.rule;
+	struct ff_event e;
+
+	/* A received firefly's flow: its sender announced it already. */
+	if (n->ff == NULL || !exact(r) || strcmp(f->owner, FFIN_OWNER) == 0)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.state = ev == FLOWS_STARTED ? FF_START : FF_END;
+	e.flow.family = f->spec.family;
+	memcpy(e.flow.src, r->src, sizeof(e.flow.src));
+	memcpy(e.flow.dst, r->dst, sizeof(e.flow.dst));
+	e.flow.proto = r->proto;
+	e.flow.sport = r->sport;
+	e.flow.dport = r->dport;
+	e.flow.exp = r->exp;
+	e.flow.act = r->act;
+	/* Printable ASCII (flowreq.c): cutting it keeps it valid. */
+	snprintf(e.flow.application, sizeof(e.flow.application), "%.63s",
+	    f->spec.application);
+	ms_to_ts(f->created_ms, &e.start);
+	clock_gettime(CLOCK_REALTIME, &e.now);
+	if (e.state == FF_END)
+		e.end = e.now;
+	ffsend_event(n->ff, &e);
+}
+
+/* A good firefly from the listener (main thread, state lock held). */
+static int
+ff_in(void *arg, const struct ff_event *ev, const uint8_t from[16],
+    char *err, size_t errlen)
+{
+	struct net *n = arg;
+
+	(void)from;
+	return ffin_apply(&n->d, ev, err, errlen);
+}
+
 /* The workers' entry into dispatch (rpc.h's handler). */
 static void
 api_handle(void *arg, const struct dispatch_peer *peer, const uint8_t *msg,
@@ -215,12 +293,15 @@ api_start(struct net *n, const struct netproc_opts *o)
 	fo.backend.add = backend_add;
 	fo.backend.del = backend_del;
 	fo.backend.del_many = backend_del_many;
+	fo.event = flow_event;
+	fo.event_arg = n;
 	fo.backend.arg = n;
 	fo.reg = n->reg;
 	n->d.host = o->host;
 	n->d.cfg = o->cfg;
 	n->d.regp = &n->reg;
 	n->d.priv = &n->priv;
+	n->d.ff = n->ff;
 	n->d.admin_gid = o->admin_gid;
 	n->d.self_uid = getuid();
 	n->d.started_ms = dispatch_now_ms();
@@ -339,8 +420,11 @@ int
 netproc_run(const struct netproc_opts *o)
 {
 	struct signalfd_siginfo si;
-	struct pollfd pfd[4];
+	struct pollfd pfd[4 + CFG_MAX_LISTEN];
+	int ffl_fds[CFG_MAX_LISTEN];
+	size_t nffl = 0, j;
 	struct pipe_opts po;
+	struct ffsend_opts fo;
 	struct net n;
 	char err[256];
 	int sfd, k, rc = 1, timeout, bad;
@@ -368,8 +452,25 @@ netproc_run(const struct netproc_opts *o)
 			goto out;
 		}
 	}
+	memset(&fo, 0, sizeof(fo));
+	fo.cfg = o->cfg;
+	fo.host = o->host;
+	if (ffsend_new(&fo, &n.ff, err, sizeof(err)) != 0) {
+		log_err("fireflies: %s", err);
+		goto out;
+	}
 	if (api_start(&n, o) != 0)
 		goto out;
+	if (n.d.flows == NULL && o->cfg->ff_enabled && o->cfg->nff_listen > 0)
+		log_warn("fireflies: no listener without the API's flow table "
+		    "(api.ipc or api.tls)");
+	else if (fflisten_open(o->cfg, ff_in, &n, &n.ffl, err,
+	    sizeof(err)) != 0) {
+		log_err("fireflies: %s", err);
+		goto out;
+	}
+	n.d.ffl = n.ffl;
+	nffl = fflisten_fds(n.ffl, ffl_fds, CFG_MAX_LISTEN);
 	for (;;) {
 		state_lock(&n);
 		timeout = api_expire(&n);
@@ -384,7 +485,11 @@ netproc_run(const struct netproc_opts *o)
 		pfd[2].events = POLLIN;
 		pfd[3].fd = o->ctl_fd;
 		pfd[3].events = POLLIN;
-		k = poll(pfd, 4, timeout);
+		for (j = 0; j < nffl; j++) {
+			pfd[4 + j].fd = ffl_fds[j];
+			pfd[4 + j].events = POLLIN;
+		}
+		k = poll(pfd, 4 + nffl, timeout);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
@@ -396,6 +501,12 @@ netproc_run(const struct netproc_opts *o)
 			    "stopping");
 			goto out;
 		}
+		for (j = 0; j < nffl; j++)
+			if (pfd[4 + j].revents & POLLIN) {
+				state_lock(&n);
+				fflisten_read(n.ffl, ffl_fds[j]);
+				state_unlock(&n);
+			}
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
 			state_lock(&n);
 			bad = pipe_read(n.pipe) != 0;
@@ -446,6 +557,8 @@ out:
 	auth_nonces_free(n.d.nonces);
 	auth_replies_free(n.d.replies);
 	dispatch_fini(&n.d);
+	fflisten_close(n.ffl);
+	ffsend_free(n.ff);
 	pipe_close(n.pipe);
 	reg_free(n.reg);
 	if (sfd >= 0)

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <sodium.h>
@@ -43,6 +45,11 @@
 #include "wire.h"
 
 #define HOST		"agent-a"
+#define V4_A		"192.0.2.1"	/* TEST-NET-1, on the test's veths only */
+#define V4_B		"192.0.2.2"
+#define FF_PEER		10514
+#define FF_COLL6	9514		/* the collectors, both in B */
+#define FF_COLL4	9515
 #define TLS_URL		"tls+tcp://[" NT_ADDR_A "]:7443"
 #define WAIT_MS		4000
 
@@ -126,12 +133,18 @@ api_up(void)
 	snprintf(fifo_path, sizeof(fifo_path), "%s", fifo);
 	snprintf(ipc_url, sizeof(ipc_url), "ipc://%s/api/sctagd.sock", dir);
 	cr_assert_not_null(f = fopen(cfg, "w"));
-	fprintf(f, "{\"user\": \"nobody\", \"host\": \"%s\", \"api\": {"
+	/* IPv4 too, for the fireflies of IPv4 flows. */
+	nettest_sh("ip -n %s addr add " V4_A "/24 dev %s", nt.ns_a, nt.if_a);
+	nettest_sh("ip -n %s addr add " V4_B "/24 dev %s", nt.ns_b, nt.if_b);
+	fprintf(f, "{\"user\": \"nobody\", \"host\": \"%s\", "
+	    "\"fireflies\": {\"collectors\": [\"[" NT_ADDR_B "]:%d\", "
+	    "\"" V4_B ":%d\"]}, \"api\": {"
 	    "\"ipc\": \"%s/api/sctagd.sock\", \"admin_group\": null, "
 	    "\"authorized_keys\": \"%s\", \"tls\": {\"listen\": \"%s\", "
 	    "\"cert\": \"%s/agent-%s.crt\", \"key\": \"%s/agent-%s.key\", "
 	    "\"ca\": \"%s\"}}, \"marker\": {\"pin_dir\": \"%s\"}, "
-	    "\"pipe\": {\"path\": \"%s\"}}\n", HOST, dir, keys, TLS_URL, dir,
+	    "\"pipe\": {\"path\": \"%s\"}}\n", HOST, FF_COLL6, FF_COLL4, dir,
+	    keys, TLS_URL, dir,
 	    HOST, dir, HOST, ca, nt.pin_dir, fifo);
 	fclose(f);
 
@@ -1556,5 +1569,412 @@ Test(api, concurrent_starts_and_ends_are_grouped, .timeout = 120)
 	    (unsigned long long)grouped);
 	cr_log_info("%llu starts and ends ran in %llu groups",
 	    (unsigned long long)grouped, (unsigned long long)groups);
+	api_down();
+}
+
+/* --- fireflies --------------------------------------------------------- */
+
+/* A UDP socket bound in B, to receive fireflies. */
+static int
+ff_listen(const char *addr, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	socklen_t len;
+	int fd, saved;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		len = sizeof(*s6);
+	} else {
+		cr_assert_eq(inet_pton(AF_INET, addr, &s4->sin_addr), 1);
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		len = sizeof(*s4);
+	}
+	cr_assert_eq(nt_ns_enter(nt.ns_b, &saved), 0);
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&ss, len), 0, "bind %s:%u: "
+	    "%s", addr, port, strerror(errno));
+	cr_assert_eq(nt_ns_leave(saved), 0);
+	return fd;
+}
+
+/* The next datagram within ms, or 0 bytes. */
+static size_t
+ff_recv(int fd, char *buf, size_t len, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	n = recv(fd, buf, len - 1, 0);
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	return (size_t)n;
+}
+
+/* An RFC 3339 date-time as the schema wants it; its Unix seconds. */
+static double
+ff_time(json_t *v, const char *what)
+{
+	struct tm tm;
+	const char *s, *p;
+	double frac = 0;
+
+	cr_assert(json_is_string(v), "%s is not a string", what);
+	s = json_string_value(v);
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	cr_assert_not_null(p, "%s: '%s' is not a date-time", what, s);
+	if (*p == '.') {
+		frac = strtod(p, (char **)&p);
+		cr_assert_gt(frac, 0.0 - 1e-9);
+	}
+	cr_assert(strcmp(p, "+00:00") == 0 || strcmp(p, "Z") == 0,
+	    "%s: '%s' is not UTC", what, s);
+	return (double)timegm(&tm) + frac;
+}
+
+/* Only these keys in o. */
+static void
+ff_keys_only(json_t *o, const char *what, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+	int ok;
+
+	json_object_foreach(o, key, v) {
+		for (ok = 0, i = 0; allowed[i] && !ok; i++)
+			ok = strcmp(key, allowed[i]) == 0;
+		cr_assert(ok, "%s has the key '%s', which the schema forbids",
+		    what, key);
+	}
+}
+
+struct ff_want {
+	const char	*state;
+	const char	*afi, *src, *dst;
+	int		 sport, dport, exp, act;
+	const char	*app;
+};
+
+/*
+ * One firefly, checked field by field against schema v1 (notes §4) and
+ * what the flow was. Its start-time, in Unix seconds.
+ */
+static double
+ff_check(const char *dgram, const struct ff_want *w)
+{
+	static const char *const top[] = { "version", "flow-lifecycle",
+	    "flow-id", "context", "usage", "netlink", NULL };
+	static const char *const lc[] = { "state", "start-time", "end-time",
+	    "current-time", NULL };
+	static const char *const fid[] = { "afi", "src-ip", "dst-ip",
+	    "protocol", "src-port", "dst-port", NULL };
+	static const char *const ctx[] = { "experiment-id", "activity-id",
+	    "application", NULL };
+	char hdr_time[64], hdr_host[256], hdr_app[64];
+	const char *json = strchr(dgram, '{');
+	json_error_t je;
+	json_t *root, *l, *f, *c;
+	uint8_t a[16];
+	double start, now;
+	int n;
+
+	cr_assert_not_null(json, "no JSON in '%s'", dgram);
+	/* <134>1 TIME HOST APP - firefly-json - {...} */
+	n = sscanf(dgram, "<134>1 %63s %255s %63s - firefly-json - {",
+	    hdr_time, hdr_host, hdr_app);
+	cr_assert_eq(n, 3, "not an RFC 5424 firefly header: '%.80s'", dgram);
+	cr_assert_str_eq(hdr_host, HOST);
+	cr_assert_str_eq(hdr_app, "sctagd");
+	root = json_string(hdr_time);
+	now = ff_time(root, "the syslog timestamp");
+	json_decref(root);
+	cr_assert_not_null(root = json_loads(json, JSON_REJECT_DUPLICATES,
+	    &je), "bad JSON: %s in '%s'", je.text, json);
+	ff_keys_only(root, "the firefly", top);
+	cr_assert(json_is_integer(json_object_get(root, "version")));
+	cr_assert_eq(json_integer_value(json_object_get(root, "version")), 1);
+
+	cr_assert(json_is_object(l = json_object_get(root, "flow-lifecycle")));
+	ff_keys_only(l, "flow-lifecycle", lc);
+	cr_assert_str_eq(json_string_value(json_object_get(l, "state")),
+	    w->state);
+	start = ff_time(json_object_get(l, "start-time"), "start-time");
+	(void)ff_time(json_object_get(l, "current-time"), "current-time");
+	if (strcmp(w->state, "end") == 0)
+		cr_assert_geq(ff_time(json_object_get(l, "end-time"),
+		    "end-time"), start);
+	else
+		cr_assert_null(json_object_get(l, "end-time"),
+		    "end-time in a %s firefly", w->state);
+	cr_assert(now - start > -1 && now - start < 60, "start-time %.3f, "
+	    "sent %.3f", start, now);
+
+	cr_assert(json_is_object(f = json_object_get(root, "flow-id")));
+	ff_keys_only(f, "flow-id", fid);
+	cr_assert_str_eq(json_string_value(json_object_get(f, "afi")), w->afi);
+	cr_assert_str_eq(json_string_value(json_object_get(f, "src-ip")),
+	    w->src);
+	cr_assert_str_eq(json_string_value(json_object_get(f, "dst-ip")),
+	    w->dst);
+	/* afi and addresses agree */
+	cr_assert_eq(inet_pton(strcmp(w->afi, "ipv6") == 0 ? AF_INET6 :
+	    AF_INET, json_string_value(json_object_get(f, "src-ip")), a), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(f, "protocol")),
+	    "udp");
+	cr_assert(json_is_integer(json_object_get(f, "src-port")));
+	cr_assert(json_is_integer(json_object_get(f, "dst-port")));
+	cr_assert_eq(json_integer_value(json_object_get(f, "src-port")),
+	    w->sport);
+	cr_assert_eq(json_integer_value(json_object_get(f, "dst-port")),
+	    w->dport);
+
+	cr_assert(json_is_object(c = json_object_get(root, "context")));
+	ff_keys_only(c, "context", ctx);
+	cr_assert(json_is_integer(json_object_get(c, "experiment-id")));
+	cr_assert(json_is_integer(json_object_get(c, "activity-id")));
+	cr_assert_eq(json_integer_value(json_object_get(c, "experiment-id")),
+	    w->exp);
+	cr_assert_eq(json_integer_value(json_object_get(c, "activity-id")),
+	    w->act);
+	if (w->app)
+		cr_assert_str_eq(json_string_value(json_object_get(c,
+		    "application")), w->app);
+	json_decref(root);
+	return start;
+}
+
+/*
+ * StartFlow and EndFlow send one firefly each to both collectors (one
+ * over IPv6, one over IPv4) and to the flow's remote peer on 10514; an
+ * IPv4 flow gets its fireflies too (to its peer over IPv4); a wildcard
+ * rule gets none. Every datagram is checked field by field.
+ */
+Test(api, fireflies_for_start_and_end, .timeout = 120)
+{
+	static char buf[2048];
+	struct client c;
+	struct start_req st;
+	struct simple_req s;
+	Sctag__V1__Reply *rep;
+	struct ff_want w = { "start", "ipv6", NT_ADDR_A, NT_ADDR_B, 4300, 5000,
+	    3, 14, "fts" };
+	int peer6, coll6, coll4, peer4, fds[3], i;
+	double start = 0, t;
+	uint64_t id;
+
+	api_up();
+	c = ipc();
+	peer6 = ff_listen(NT_ADDR_B, FF_PEER);
+	coll6 = ff_listen(NT_ADDR_B, FF_COLL6);
+	coll4 = ff_listen(V4_B, FF_COLL4);
+	peer4 = ff_listen(V4_B, FF_PEER);
+	fds[0] = peer6;
+	fds[1] = coll6;
+	fds[2] = coll4;
+
+	start_req(&st, 4300, "cms", "14");
+	st.spec.application = (char *)"fts";
+	rep = call(&c, &st.r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	id = rep->start_flow->flow->id;
+	wire_reply_free(rep);
+	for (i = 0; i < 3; i++) {
+		cr_assert_gt(ff_recv(fds[i], buf, sizeof(buf), 3000), 0,
+		    "no start firefly at destination %d", i);
+		start = ff_check(buf, &w);
+	}
+	/* A repeated start is the same flow: no second firefly. */
+	start_req(&st, 4300, "cms", "14");
+	expect_code(call(&c, &st.r), SCTAG__V1__CODE__OK, NULL);
+	cr_assert_eq(ff_recv(peer6, buf, sizeof(buf), 300), 0,
+	    "a repeated start sent a firefly: %s", buf);
+
+	simple_req(&s, SCTAG__V1__REQUEST__CALL_END_FLOW);
+	s.ef.which_case = SCTAG__V1__END_FLOW_REQUEST__WHICH_ID;
+	s.ef.id = id;
+	expect_code(call(&c, &s.r), SCTAG__V1__CODE__OK, NULL);
+	w.state = "end";
+	for (i = 0; i < 3; i++) {
+		cr_assert_gt(ff_recv(fds[i], buf, sizeof(buf), 3000), 0,
+		    "no end firefly at destination %d", i);
+		t = ff_check(buf, &w) - start;
+		cr_assert(t > -0.002 && t < 0.002,
+		    "the end firefly has another start-time");
+	}
+
+	/* IPv4: not markable, announced all the same. */
+	start_req(&st, 4301, "atlas", "4");
+	st.spec.src = (char *)V4_A;
+	st.spec.dst = (char *)V4_B;
+	rep = call(&c, &st.r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert(!rep->start_flow->flow->markable);
+	wire_reply_free(rep);
+	w = (struct ff_want){ "start", "ipv4", V4_A, V4_B, 4301, 5000, 2, 4,
+	    NULL };
+	cr_assert_gt(ff_recv(peer4, buf, sizeof(buf), 3000), 0,
+	    "no firefly to the IPv4 peer");
+	ff_check(buf, &w);
+	for (i = 1; i < 3; i++) {
+		cr_assert_gt(ff_recv(fds[i], buf, sizeof(buf), 3000), 0);
+		ff_check(buf, &w);
+	}
+
+	/* A wildcard (any remote port): no firefly of its own. */
+	start_req(&st, 4302, "cms", "14");
+	st.spec.dst_port = 0;
+	expect_code(call(&c, &st.r), SCTAG__V1__CODE__OK, NULL);
+	cr_assert_eq(ff_recv(coll6, buf, sizeof(buf), 500), 0,
+	    "a wildcard rule sent a firefly: %s", buf);
+
+	/* 3 + 3 + 3 datagrams went out; none failed. */
+	cr_assert_eq(status_counter("fireflies_sent"), 9);
+	cr_assert_eq(status_counter("fireflies_send_errors"), 0);
+	close(peer6);
+	close(coll6);
+	close(coll4);
+	close(peer4);
+	api_down();
+}
+
+/* Send one datagram to the agent's firefly listener, from inside A. */
+static void
+ff_send_to_agent(const char *addr, const void *buf, size_t len)
+{
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6,
+	    .sin6_port = htons(FF_PEER) };
+	struct sockaddr_in s4 = { .sin_family = AF_INET,
+	    .sin_port = htons(FF_PEER) };
+	int fd, saved, v6 = strchr(addr, ':') != NULL;
+	ssize_t n;
+
+	cr_assert_eq(nt_ns_enter(nt.ns_a, &saved), 0);
+	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_eq(nt_ns_leave(saved), 0);
+	cr_assert_geq(fd, 0);
+	if (v6) {
+		cr_assert_eq(inet_pton(AF_INET6, addr, &s6.sin6_addr), 1);
+		n = sendto(fd, buf, len, 0, (struct sockaddr *)&s6,
+		    sizeof(s6));
+	} else {
+		cr_assert_eq(inet_pton(AF_INET, addr, &s4.sin_addr), 1);
+		n = sendto(fd, buf, len, 0, (struct sockaddr *)&s4,
+		    sizeof(s4));
+	}
+	cr_assert_eq(n, (ssize_t)len, "sendto: %s", strerror(errno));
+	close(fd);
+}
+
+/* Wait (bounded) until the counter reaches want; its value. */
+static uint64_t
+counter_wait(const char *name, uint64_t want)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 50 && (v = status_counter(name)) < want; i++)
+		nt_sleep_ms(100);
+	return v;
+}
+
+/* The XRootD end firefly of notes §4, its addresses made the test's. */
+static int
+xrootd_ff(char *buf, size_t len, const char *state, const char *proto,
+    const char *src, int sport, const char *dst, int dport)
+{
+	return snprintf(buf, len, "<134>1 - xrootd-server.example.org xrootd "
+	    "- firefly-json - {\"version\":1,\"flow-lifecycle\":{\"state\":"
+	    "\"%s\",\"current-time\":\"2024-10-18T08:48:24.230146+00:00\","
+	    "\"start-time\":\"2024-10-18T08:48:24.201540+00:00\",\"end-time\":"
+	    "\"2024-10-18T08:48:24.230146+00:00\"},\"usage\":{\"received\":813,"
+	    "\"sent\":10507049},\"netlink\":{\"rtt\":0.053},\"context\":"
+	    "{\"experiment-id\":2,\"activity-id\":16,\"application\":"
+	    "\"http-put\"},\"flow-id\":{\"afi\":\"ipv6\",\"src-ip\":\"%s\","
+	    "\"dst-ip\":\"%s\",\"protocol\":\"%s\",\"src-port\":%d,"
+	    "\"dst-port\":%d}}", state, src, dst, proto, sport, dport);
+}
+
+/*
+ * The listener: XRootD's firefly (this host in src) and a dCache-like one
+ * (this host in dst) start flows whose packets are marked, and their ends
+ * end them; garbage, truncated JSON, wrong types, a 64 KiB datagram and a
+ * firefly about other hosts are counted and change nothing.
+ */
+Test(api, firefly_listener_drives_marking, .timeout = 120)
+{
+	static char buf[65536];
+	const char *bad[] = {
+		"hello",
+		"<134>1 - h xrootd - firefly-json - {\"version\":1,\"flow-li",
+		"{\"version\":1,\"flow-lifecycle\":{\"state\":\"start\","
+		    "\"start-time\":\"2024-10-18T08:48:24Z\"},\"context\":"
+		    "{\"experiment-id\":\"2\",\"activity-id\":16},\"flow-id\":"
+		    "{\"afi\":\"ipv6\",\"src-ip\":\"" NT_ADDR_A "\",\"dst-ip\":"
+		    "\"" NT_ADDR_B "\",\"protocol\":\"udp\",\"src-port\":4400,"
+		    "\"dst-port\":5000}}",
+	};
+	uint64_t received, before_drops;
+	size_t i;
+	int len;
+
+	api_up();
+	/* XRootD: this host (A) sends the data, so it is in src. */
+	len = xrootd_ff(buf, sizeof(buf), "start", "tcp", NT_ADDR_A, 2001,
+	    NT_ADDR_B, 49378);
+	ff_send_to_agent("::1", buf, (size_t)len);
+	cr_assert_eq(counter_wait("fireflies_accepted", 1), 1);
+	cr_assert_eq(table_total(), 1);
+	cr_assert_eq(kernel_rules(), 1);
+	/* dCache: the remote client in src, this host (A) in dst; UDP so
+	 * that its packets can be checked on the wire. */
+	len = xrootd_ff(buf, sizeof(buf), "start", "udp", NT_ADDR_B, 5000,
+	    NT_ADDR_A, 4400);
+	ff_send_to_agent("127.0.0.1", buf, (size_t)len);
+	cr_assert_eq(counter_wait("fireflies_accepted", 2), 2);
+	cr_assert_eq(kernel_rules(), 2);
+	udp_marked(4400, 2, 16, 1);
+
+	/* Hostile datagrams: counted, nothing changes. */
+	before_drops = status_counter("fireflies_received");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ff_send_to_agent("::1", bad[i], strlen(bad[i]));
+	memset(buf, '{', 65000);
+	ff_send_to_agent("::1", buf, 65000);
+	len = xrootd_ff(buf, sizeof(buf), "start", "udp", "2001:db8::99",
+	    5000, "2001:db8::98", 4401);
+	ff_send_to_agent("::1", buf, (size_t)len);
+	received = counter_wait("fireflies_received", before_drops + 5);
+	cr_assert_eq(received, before_drops + 5);
+	cr_assert_eq(status_counter("fireflies_accepted"), 2);
+	cr_assert_eq(status_counter("fireflies_dropped_syslog") +
+	    status_counter("fireflies_dropped_json"), 2,
+	    "garbage and truncated JSON");
+	cr_assert_eq(status_counter("fireflies_dropped_type"), 1);
+	cr_assert_eq(status_counter("fireflies_dropped_size"), 1);
+	cr_assert_eq(status_counter("fireflies_dropped_not_local"), 1);
+	cr_assert_eq(table_total(), 2);
+	cr_assert_eq(kernel_rules(), 2);
+
+	/* The ends. */
+	len = xrootd_ff(buf, sizeof(buf), "end", "udp", NT_ADDR_B, 5000,
+	    NT_ADDR_A, 4400);
+	ff_send_to_agent("::1", buf, (size_t)len);
+	len = xrootd_ff(buf, sizeof(buf), "end", "tcp", NT_ADDR_A, 2001,
+	    NT_ADDR_B, 49378);
+	ff_send_to_agent("::1", buf, (size_t)len);
+	cr_assert_eq(counter_wait("fireflies_accepted", 4), 4);
+	cr_assert_eq(table_total(), 0);
+	cr_assert_eq(kernel_rules(), 0);
+	udp_marked(4400, 2, 16, 0);
 	api_down();
 }

@@ -81,6 +81,16 @@ assert_cfg_eq(const struct cfg *a, const struct cfg *b)
 	cr_assert_eq(a->keep_on_exit, b->keep_on_exit);
 	cr_assert(streq_null(a->mark_all_exp, b->mark_all_exp));
 	cr_assert(streq_null(a->mark_all_act, b->mark_all_act));
+	cr_assert_eq(a->ff_enabled, b->ff_enabled);
+	cr_assert_eq(a->nff_collectors, b->nff_collectors);
+	for (i = 0; i < a->nff_collectors; i++)
+		cr_assert_str_eq(a->ff_collectors[i], b->ff_collectors[i]);
+	for (i = a->nff_collectors; i < CFG_MAX_COLLECTORS; i++)
+		cr_assert_null(a->ff_collectors[i]);
+	cr_assert_eq(a->ff_to_peer, b->ff_to_peer);
+	cr_assert_eq(a->ff_peer_port, b->ff_peer_port);
+	cr_assert_eq(a->ff_interval, b->ff_interval);
+	cr_assert_eq(a->ff_resolve, b->ff_resolve);
 }
 
 /* Must be rejected with exactly this message, and leave C as it was. */
@@ -192,6 +202,75 @@ Test(config, api)
 	    "tls)");
 }
 
+Test(config, fireflies)
+{
+	char		host[300], err[256];
+	uint16_t	port;
+
+	cr_assert_eq(C.ff_enabled, 1);
+	cr_assert_eq(C.nff_collectors, 0);
+	cr_assert_eq(C.ff_to_peer, 1);
+	cr_assert_eq(C.ff_peer_port, 10514);
+	cr_assert_eq(C.ff_interval, 0);
+	cr_assert_eq(C.ff_resolve, 300);
+	cr_assert_eq(parse(&C, "{\"fireflies\": {\"collectors\": "
+	    "[\"collector.example.org\", \"[2001:db8::7]:9000\", "
+	    "\"192.0.2.9:514\", \"[::1]\"], \"to_peer\": false, "
+	    "\"peer_port\": 10515, \"interval\": 60, \"resolve_every\": 30}}",
+	    err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(C.nff_collectors, 4);
+	cr_assert_str_eq(C.ff_collectors[1], "[2001:db8::7]:9000");
+	cr_assert_eq(C.ff_to_peer, 0);
+	cr_assert_eq(C.ff_peer_port, 10515);
+	cr_assert_eq(C.ff_interval, 60);
+	cr_assert_eq(C.ff_resolve, 30);
+	round_trip(&C);
+
+	cr_assert_eq(cfg_collector_split("collector.example.org", host,
+	    sizeof(host), &port, err, sizeof(err)), 0);
+	cr_assert_str_eq(host, "collector.example.org");
+	cr_assert_eq(port, 10514);
+	cr_assert_eq(cfg_collector_split("[2001:db8::7]:9000", host,
+	    sizeof(host), &port, err, sizeof(err)), 0);
+	cr_assert_str_eq(host, "2001:db8::7");
+	cr_assert_eq(port, 9000);
+	cr_assert_eq(cfg_collector_split("192.0.2.9:514", host, sizeof(host),
+	    &port, err, sizeof(err)), 0);
+	cr_assert_str_eq(host, "192.0.2.9");
+	cr_assert_eq(port, 514);
+
+	reject_eq("{\"fireflies\": {\"collectors\": [\"2001:db8::7\"]}}",
+	    "t.json:1: fireflies.collectors[0]: an IPv6 address needs "
+	    "brackets: \"[2001:db8::1]:10514\"");
+	reject_eq("{\"fireflies\": {\"collectors\": [\"a\", \"b:0\"]}}",
+	    "t.json:1: fireflies.collectors[1]: port must be 1 to 65535");
+	reject_eq("{\"fireflies\": {\"collectors\": [\"b:70000\"]}}",
+	    "t.json:1: fireflies.collectors[0]: port must be 1 to 65535");
+	reject_eq("{\"fireflies\": {\"collectors\": [\"b:\"]}}",
+	    "t.json:1: fireflies.collectors[0]: port must be 1 to 65535");
+	reject_eq("{\"fireflies\": {\"collectors\": [\"[::1\"]}}",
+	    "t.json:1: fireflies.collectors[0]: '[' without ']'");
+	reject_eq("{\"fireflies\": {\"collectors\": [\"a b\"]}}",
+	    "t.json:1: fireflies.collectors[0]: host may hold only letters, "
+	    "digits, '.', '-' (and ':' inside brackets)");
+	reject_eq("{\"fireflies\": {\"collectors\": \"a\"}}",
+	    "t.json:1: fireflies.collectors: expected an array of "
+	    "\"HOST[:PORT]\" strings, got a string");
+	reject_eq("{\"fireflies\": {\"collectors\": [\"a\", \"a\", \"a\", "
+	    "\"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\", "
+	    "\"a\", \"a\", \"a\", \"a\", \"a\"]}}",
+	    "t.json:1: fireflies.collectors: at most 16 entries");
+	reject_eq("{\"fireflies\": {\"peer_port\": 0}}",
+	    "t.json:1: fireflies.peer_port: 0 is out of range (1..65535)");
+	reject_eq("{\"fireflies\": {\"resolve_every\": 1}}",
+	    "t.json:1: fireflies.resolve_every: 1 is out of range "
+	    "(10..86400)");
+	reject_eq("{\"fireflies\": {\"port\": 1}}",
+	    "t.json:1: fireflies.port: unknown key (expected enabled, "
+	    "collectors, to_peer, peer_port, interval, resolve_every, listen "
+	    "or allow)");
+}
+
 Test(config, empty_object_keeps_defaults)
 {
 	struct cfg	d;
@@ -301,7 +380,8 @@ Test(config, unknown_key_top)
 	reject_eq("{\n  \"strategy\": \"flow-label\",\n  \"interface\": "
 	    "[\"eth0\"]\n}",
 	    "t.json:3: interface: unknown key (expected interfaces, strategy, "
-	    "registry, log_level, user, host, api, pipe, marker or mark_all)");
+	    "registry, log_level, user, host, api, pipe, marker, mark_all or "
+	    "fireflies)");
 }
 
 Test(config, unknown_key_nested)
@@ -329,7 +409,7 @@ Test(config, unknown_key_same_name_elsewhere)
 	/* The line must be the nested key's, not the top-level one's. */
 	reject_eq("{\"capacity\": 3}", "t.json:1: capacity: unknown key "
 	    "(expected interfaces, strategy, registry, log_level, user, host, "
-	    "api, pipe, marker or mark_all)");
+	    "api, pipe, marker, mark_all or fireflies)");
 	reject_eq("{\n\"marker\": {\"pin_dir\": \"/a\"},\n\"pipe\": {\n"
 	    "\"pin_dir\": \"/b\"}}",
 	    "t.json:4: pipe.pin_dir: unknown key (expected enabled, path, "

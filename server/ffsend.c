@@ -1,0 +1,382 @@
+/*
+ * ffsend.c: see ffsend.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ffsend.h"
+#include "log.h"
+
+struct dest {
+	char			 name[FFSEND_NAME_MAX + 1];	/* as configured */
+	char			 host[CFG_HOSTNAME_MAX + 1];
+	uint16_t		 port;
+	int			 literal;	/* an address, never resolved */
+	struct sockaddr_storage	 addr;		/* under ff->mtx if !literal */
+	socklen_t		 alen;		/* 0: not resolved (yet) */
+	_Atomic uint64_t	 sent, errors, unresolved;
+	_Atomic int		 last_errno;
+	struct log_ratelimit	 rl;		/* under ff->mtx */
+};
+
+struct ffsend {
+	char			 host[CFG_HOSTNAME_MAX + 1];
+	int			 fd4, fd6;
+	int			 to_peer;
+	uint16_t		 peer_port;
+	uint32_t		 resolve_s;
+	struct dest		 dests[CFG_MAX_COLLECTORS];
+	size_t			 ndests;
+	struct dest		 peer;		/* counts only */
+	_Atomic uint64_t	 bad_events;
+	struct log_ratelimit	 bad_rl;	/* under mtx */
+	/* The resolver thread shares this struct: the last one out frees. */
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cv;
+	int			 stopping;	/* under mtx */
+	int			 refs;		/* under mtx */
+	int			 named;		/* collectors given by name */
+};
+
+static int
+udp_socket(int family)
+{
+	int fd;
+
+	if ((fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0)
+		return -errno;
+	if (family == AF_INET6) {
+		int on = 1;
+
+		/* Ours is the v6 one; IPv4 goes out of the other. */
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+		    sizeof(on));
+	}
+	return fd;
+}
+
+/* An address literal into sa; 0, or -1 for a name. */
+static int
+literal(const char *host, uint16_t port, struct sockaddr_storage *sa,
+    socklen_t *len)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+
+	memset(sa, 0, sizeof(*sa));
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	return -1;
+}
+
+static void
+release(struct ffsend *ff)
+{
+	int last;
+
+	pthread_mutex_lock(&ff->mtx);
+	last = --ff->refs == 0;
+	pthread_mutex_unlock(&ff->mtx);
+	if (!last)
+		return;
+	if (ff->fd4 >= 0)
+		close(ff->fd4);
+	if (ff->fd6 >= 0)
+		close(ff->fd6);
+	pthread_cond_destroy(&ff->cv);
+	pthread_mutex_destroy(&ff->mtx);
+	free(ff);
+}
+
+/* Resolve one name; the first address getaddrinfo prefers (RFC 6724). */
+static void
+resolve(struct ffsend *ff, struct dest *d)
+{
+	struct addrinfo hints, *res = NULL;
+	char port[8];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	snprintf(port, sizeof(port), "%u", d->port);
+	rc = getaddrinfo(d->host, port, &hints, &res);
+	pthread_mutex_lock(&ff->mtx);
+	if (rc == 0 && res != NULL && res->ai_addrlen <= sizeof(d->addr)) {
+		memcpy(&d->addr, res->ai_addr, res->ai_addrlen);
+		d->alen = res->ai_addrlen;
+	}
+	pthread_mutex_unlock(&ff->mtx);
+	/* A failure keeps the last address: a resolver hiccup is not a
+	 * reason to stop reporting. */
+	if (rc != 0)
+		log_warn("fireflies: collector %s: %s%s", d->name,
+		    gai_strerror(rc), d->alen ? "; keeping its last address" :
+		    "");
+	if (res != NULL)
+		freeaddrinfo(res);
+}
+
+static void *
+resolver_main(void *arg)
+{
+	struct ffsend *ff = arg;
+	struct timespec until;
+	size_t i;
+	int stop;
+
+	for (;;) {
+		for (i = 0; i < ff->ndests; i++)
+			if (!ff->dests[i].literal)
+				resolve(ff, &ff->dests[i]);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += ff->resolve_s;
+		pthread_mutex_lock(&ff->mtx);
+		while (!ff->stopping && pthread_cond_timedwait(&ff->cv,
+		    &ff->mtx, &until) != ETIMEDOUT)
+			;
+		stop = ff->stopping;
+		pthread_mutex_unlock(&ff->mtx);
+		if (stop)
+			break;
+	}
+	release(ff);
+	return NULL;
+}
+
+int
+ffsend_new(const struct ffsend_opts *o, struct ffsend **out, char *err,
+    size_t errlen)
+{
+	const struct cfg *c = o->cfg;
+	struct ffsend *ff;
+	pthread_t t;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (!c->ff_enabled)
+		return 0;
+	if ((ff = calloc(1, sizeof(*ff))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ff->fd4 = ff->fd6 = -1;
+	ff->refs = 1;
+	ff->to_peer = c->ff_to_peer;
+	ff->peer_port = (uint16_t)c->ff_peer_port;
+	ff->resolve_s = c->ff_resolve ? c->ff_resolve : CFG_FF_RESOLVE_DEFAULT;
+	snprintf(ff->host, sizeof(ff->host), "%s", o->host);
+	snprintf(ff->peer.name, sizeof(ff->peer.name), "peer");
+	pthread_mutex_init(&ff->mtx, NULL);
+	pthread_cond_init(&ff->cv, NULL);
+	for (i = 0; i < c->nff_collectors && i < CFG_MAX_COLLECTORS; i++) {
+		struct dest *d = &ff->dests[ff->ndests];
+
+		snprintf(d->name, sizeof(d->name), "%s", c->ff_collectors[i]);
+		if (cfg_collector_split(c->ff_collectors[i], d->host,
+		    sizeof(d->host), &d->port, err, errlen) != 0) {
+			rc = -EINVAL;
+			goto fail;
+		}
+		d->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(1, 60);
+		d->literal = literal(d->host, d->port, &d->addr, &d->alen) == 0;
+		ff->named += !d->literal;
+		ff->ndests++;
+	}
+	ff->peer.rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(1, 60);
+	ff->bad_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(1, 60);
+	/* Both families: a peer or a collector may be either. */
+	if ((ff->fd6 = udp_socket(AF_INET6)) < 0)
+		log_warn("fireflies: no IPv6 socket: %s", strerror(-ff->fd6));
+	if ((ff->fd4 = udp_socket(AF_INET)) < 0)
+		log_warn("fireflies: no IPv4 socket: %s", strerror(-ff->fd4));
+	if (ff->fd6 < 0 && ff->fd4 < 0) {
+		snprintf(err, errlen, "no UDP socket: %s", strerror(-ff->fd6));
+		rc = ff->fd6;
+		goto fail;
+	}
+	if (ff->named > 0) {
+		ff->refs++;
+		if ((rc = pthread_create(&t, NULL, resolver_main, ff)) != 0) {
+			ff->refs--;
+			snprintf(err, errlen, "resolver thread: %s",
+			    strerror(rc));
+			rc = -rc;
+			goto fail;
+		}
+		pthread_detach(t);
+	}
+	*out = ff;
+	return 0;
+fail:
+	release(ff);
+	return rc;
+}
+
+void
+ffsend_free(struct ffsend *ff)
+{
+	if (ff == NULL)
+		return;
+	/* The resolver may sit in getaddrinfo: it frees when it is back. */
+	pthread_mutex_lock(&ff->mtx);
+	ff->stopping = 1;
+	pthread_cond_broadcast(&ff->cv);
+	pthread_mutex_unlock(&ff->mtx);
+	release(ff);
+}
+
+static void
+send_to(struct ffsend *ff, struct dest *d, const struct sockaddr *sa,
+    socklen_t alen, const char *buf, size_t len)
+{
+	unsigned long suppressed;
+	int fd = sa->sa_family == AF_INET6 ? ff->fd6 : ff->fd4, say;
+	ssize_t n;
+
+	n = fd < 0 ? -1 : sendto(fd, buf, len, 0, sa, alen);
+	if (n == (ssize_t)len) {
+		d->sent++;
+		return;
+	}
+	d->errors++;
+	d->last_errno = fd < 0 ? EAFNOSUPPORT : n < 0 ? errno : EMSGSIZE;
+	pthread_mutex_lock(&ff->mtx);
+	say = log_ratelimit_ok(&d->rl, &suppressed);
+	pthread_mutex_unlock(&ff->mtx);
+	if (say)
+		log_warn("fireflies: to %s: %s (%lu more not logged)",
+		    d->name, strerror(d->last_errno), suppressed);
+}
+
+/* The flow's remote end: dst of the rule, on the peer port. */
+static socklen_t
+peer_addr(const struct ffsend *ff, const struct ff_flow *f,
+    struct sockaddr_storage *sa)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+
+	memset(sa, 0, sizeof(*sa));
+	if (f->family == AF_INET) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(ff->peer_port);
+		memcpy(&s4->sin_addr, f->dst + 12, 4);
+		return sizeof(*s4);
+	}
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons(ff->peer_port);
+	memcpy(&s6->sin6_addr, f->dst, 16);
+	return sizeof(*s6);
+}
+
+void
+ffsend_event(struct ffsend *ff, const struct ff_event *ev)
+{
+	struct sockaddr_storage sa;
+	unsigned long suppressed;
+	socklen_t alen;
+	char buf[FF_DATAGRAM_MAX + 1], err[160];
+	size_t i, len;
+	int say;
+
+	if (ff == NULL)
+		return;
+	if (ff_format(ev, ff->host, "sctagd", buf, sizeof(buf), &len, err,
+	    sizeof(err)) != 0) {
+		ff->bad_events++;
+		pthread_mutex_lock(&ff->mtx);
+		say = log_ratelimit_ok(&ff->bad_rl, &suppressed);
+		pthread_mutex_unlock(&ff->mtx);
+		if (say)
+			log_warn("fireflies: not sent: %s", err);
+		return;
+	}
+	for (i = 0; i < ff->ndests; i++) {
+		struct dest *d = &ff->dests[i];
+
+		if (d->literal) {
+			send_to(ff, d, (struct sockaddr *)&d->addr, d->alen,
+			    buf, len);
+			continue;
+		}
+		pthread_mutex_lock(&ff->mtx);
+		sa = d->addr;
+		alen = d->alen;
+		pthread_mutex_unlock(&ff->mtx);
+		if (alen == 0)
+			d->unresolved++;
+		else
+			send_to(ff, d, (struct sockaddr *)&sa, alen, buf, len);
+	}
+	if (ff->to_peer) {
+		alen = peer_addr(ff, &ev->flow, &sa);
+		send_to(ff, &ff->peer, (struct sockaddr *)&sa, alen, buf, len);
+	}
+}
+
+static void
+copy_stats(const struct dest *d, struct ffsend_stats *s)
+{
+	snprintf(s->name, sizeof(s->name), "%s", d->name);
+	s->sent = d->sent;
+	s->errors = d->errors;
+	s->unresolved = d->unresolved;
+	s->last_errno = d->last_errno;
+}
+
+size_t
+ffsend_stats(struct ffsend *ff, struct ffsend_stats *s, size_t max)
+{
+	size_t i, n = 0;
+
+	if (ff == NULL)
+		return 0;
+	for (i = 0; i < ff->ndests && n < max; i++)
+		copy_stats(&ff->dests[i], &s[n++]);
+	if (ff->to_peer && n < max)
+		copy_stats(&ff->peer, &s[n++]);
+	return n;
+}
+
+void
+ffsend_totals(struct ffsend *ff, uint64_t *sent, uint64_t *errors,
+    uint64_t *unresolved, uint64_t *bad_events)
+{
+	size_t i;
+
+	*sent = *errors = *unresolved = *bad_events = 0;
+	if (ff == NULL)
+		return;
+	for (i = 0; i < ff->ndests; i++) {
+		*sent += ff->dests[i].sent;
+		*errors += ff->dests[i].errors;
+		*unresolved += ff->dests[i].unresolved;
+	}
+	*sent += ff->peer.sent;
+	*errors += ff->peer.errors;
+	*bad_events = ff->bad_events;
+}
