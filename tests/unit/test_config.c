@@ -213,6 +213,23 @@ Test(config, fireflies)
 	cr_assert_eq(C.ff_peer_port, 10514);
 	cr_assert_eq(C.ff_interval, 0);
 	cr_assert_eq(C.ff_resolve, 300);
+	cr_assert_eq(C.nff_listen, 2);
+	cr_assert_str_eq(C.ff_listen[0], "[::1]:10514");
+	cr_assert_eq(C.nff_allow, 2);
+	cr_assert_str_eq(C.ff_allow[1], "127.0.0.0/8");
+	cr_assert_eq(parse(&C, "{\"fireflies\": {\"listen\": [\"[::]:10514\"], "
+	    "\"allow\": [\"2001:db8::/32\", \"192.0.2.0/24\", \"::1\"]}}", err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(C.nff_listen, 1);
+	cr_assert_eq(C.nff_allow, 3);
+	round_trip(&C);
+	reject_eq("{\"fireflies\": {\"listen\": [\"localhost:10514\"]}}",
+	    "t.json:1: fireflies.listen[0]: expected an address, not a name");
+	reject_eq("{\"fireflies\": {\"allow\": [\"192.0.2.0/33\"]}}",
+	    "t.json:1: fireflies.allow[0]: prefix length must be 0 to 32");
+	reject_eq("{\"fireflies\": {\"allow\": [\"nope\"]}}",
+	    "t.json:1: fireflies.allow[0]: 'nope' is not an IPv4 or IPv6 "
+	    "address");
 	cr_assert_eq(parse(&C, "{\"fireflies\": {\"collectors\": "
 	    "[\"collector.example.org\", \"[2001:db8::7]:9000\", "
 	    "\"192.0.2.9:514\", \"[::1]\"], \"to_peer\": false, "
