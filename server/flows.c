@@ -420,6 +420,18 @@ flows_find(const struct flows *f, const struct flowreq_spec *spec,
 }
 
 int
+flows_find_match(const struct flows *f, const struct marker_rule *r,
+    struct flows_flow *out)
+{
+	uint32_t	slot;
+
+	if ((slot = fl_spec_find(f, r)) == FL_NONE)
+		return -ENOENT;
+	fill(f, slot, out);
+	return 0;
+}
+
+int
 flows_expire(struct flows *f, uint64_t now_ms, uint32_t max,
     flows_ended_fn *cb, void *arg, uint32_t *ended, int *more)
 {

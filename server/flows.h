@@ -180,6 +180,9 @@ int flows_end_spec(struct flows *, const struct flowreq_spec *,
 int flows_get(const struct flows *, uint64_t id, struct flows_flow *out);
 int flows_find(const struct flows *, const struct flowreq_spec *,
     struct flows_flow *out);
+/* The flow whose rule has r's match, whatever its tag. -ENOENT. */
+int flows_find_match(const struct flows *, const struct marker_rule *r,
+    struct flows_flow *out);
 
 /*
  * End at most max flows whose lease ended at or before now_ms, earliest

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +13,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+
 #include "dispatch.h"
 #include "ffin.h"
 #include "fflisten.h"
 #include "ffsend.h"
+#include "sockdiag.h"
 #include "flows.h"
 #include "flowspec.h"
 #include "log.h"
@@ -28,6 +33,9 @@ struct net {
 	const struct cfg	*cfg;
 	struct ffsend		*ff;
 	struct fflisten		*ffl;
+	struct sockdiag		*sd;
+	/* The closed connection whose flow is being ended (its usage). */
+	const struct sockdiag_conn *closing;
 	struct reg		*reg;
 	struct priv_client	 priv;
 	struct pipe_reader	*pipe;
@@ -238,7 +246,55 @@ flow_event(void *arg, enum flows_event ev, const struct flows_flow *f)
 	clock_gettime(CLOCK_REALTIME, &e.now);
 	if (e.state == FF_END)
 		e.end = e.now;
+	if (e.state == FF_END && n->closing != NULL &&
+	    n->closing->has_info) {
+		e.has_usage = 1;
+		e.usage.sent = n->closing->bytes_acked;
+		e.usage.received = n->closing->bytes_received;
+		e.has_netlink = 1;
+		e.netlink.has_rtt = 1;
+		e.netlink.rtt_ms = n->closing->rtt_us / 1000.0;
+		e.netlink.has_cwnd = 1;
+		e.netlink.cwnd = n->closing->cwnd;
+		e.netlink.has_retrans = 1;
+		e.netlink.retransmits = n->closing->retrans;
+		e.netlink.has_rate = 1;
+		e.netlink.delivery_rate = n->closing->delivery_rate;
+	}
 	ffsend_event(n->ff, &e);
+}
+
+/*
+ * A TCP socket of this host closed (main thread, state lock held): the
+ * exact flow of that connection ends, its end firefly with the final
+ * counts. Flows started by anyone end so: the connection is gone.
+ */
+static void
+conn_closed(void *arg, const struct sockdiag_conn *c)
+{
+	struct net *n = arg;
+	struct marker_rule r;
+	struct flows_flow f;
+	char err[256];
+
+	memset(&r, 0, sizeof(r));
+	r.proto = IPPROTO_TCP;
+	r.dst_plen = 128;
+	r.sport = c->sport;
+	r.dport = c->dport;
+	memcpy(r.src, c->src, sizeof(r.src));
+	memcpy(r.dst, c->dst, sizeof(r.dst));
+	if (flows_find_match(n->d.flows, &r, &f) != 0)
+		return;
+	n->closing = c;
+	if (flows_end_id(n->d.flows, f.id, "sock_diag", 1, &f, err,
+	    sizeof(err)) != 0)
+		log_warn("flow %llu: its connection closed, but: %s",
+		    (unsigned long long)f.id, err);
+	else
+		log_debug("flow %llu ended: its connection closed",
+		    (unsigned long long)f.id);
+	n->closing = NULL;
 }
 
 /* A good firefly from the listener (main thread, state lock held). */
@@ -406,6 +462,36 @@ reload(struct net *n)
 	log_info("reload: %s", msg);
 }
 
+#define STOP_MAX_MS	3000
+
+static int stop_rc;
+
+static void *
+watchdog_main(void *arg)
+{
+	(void)arg;
+	nng_msleep(STOP_MAX_MS);
+	log_warn("net: still stopping after %d ms (the API's socket does not "
+	    "close: clients that never read?); exiting now", STOP_MAX_MS);
+	_exit(stop_rc);
+}
+
+/*
+ * Seen with NNG 1.5.2: nng_close of the rep socket waited for ever after
+ * clients had left large replies unread. A stop must not hang (the
+ * privileged process waits for us): past STOP_MAX_MS, exit anyway. The
+ * kernel state is the privileged process's; nothing here needs saving.
+ */
+static void
+stop_watchdog(int rc)
+{
+	pthread_t t;
+
+	stop_rc = rc;
+	if (pthread_create(&t, NULL, watchdog_main, NULL) == 0)
+		pthread_detach(t);
+}
+
 static int
 signals_fd(void)
 {
@@ -420,7 +506,7 @@ int
 netproc_run(const struct netproc_opts *o)
 {
 	struct signalfd_siginfo si;
-	struct pollfd pfd[4 + CFG_MAX_LISTEN];
+	struct pollfd pfd[5 + CFG_MAX_LISTEN];
 	int ffl_fds[CFG_MAX_LISTEN];
 	size_t nffl = 0, j;
 	struct pipe_opts po;
@@ -471,6 +557,9 @@ netproc_run(const struct netproc_opts *o)
 	}
 	n.d.ffl = n.ffl;
 	nffl = fflisten_fds(n.ffl, ffl_fds, CFG_MAX_LISTEN);
+	if (n.d.flows != NULL && sockdiag_open(&n.sd, err, sizeof(err)) != 0)
+		log_warn("flows will not end when their connection closes: "
+		    "%s", err);
 	for (;;) {
 		state_lock(&n);
 		timeout = api_expire(&n);
@@ -485,11 +574,13 @@ netproc_run(const struct netproc_opts *o)
 		pfd[2].events = POLLIN;
 		pfd[3].fd = o->ctl_fd;
 		pfd[3].events = POLLIN;
+		pfd[4].fd = sockdiag_fd(n.sd);
+		pfd[4].events = POLLIN;
 		for (j = 0; j < nffl; j++) {
-			pfd[4 + j].fd = ffl_fds[j];
-			pfd[4 + j].events = POLLIN;
+			pfd[5 + j].fd = ffl_fds[j];
+			pfd[5 + j].events = POLLIN;
 		}
-		k = poll(pfd, 4 + nffl, timeout);
+		k = poll(pfd, 5 + nffl, timeout);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
@@ -501,8 +592,13 @@ netproc_run(const struct netproc_opts *o)
 			    "stopping");
 			goto out;
 		}
+		if (pfd[4].revents & POLLIN) {
+			state_lock(&n);
+			sockdiag_read(n.sd, conn_closed, &n);
+			state_unlock(&n);
+		}
 		for (j = 0; j < nffl; j++)
-			if (pfd[4 + j].revents & POLLIN) {
+			if (pfd[5 + j].revents & POLLIN) {
 				state_lock(&n);
 				fflisten_read(n.ffl, ffl_fds[j]);
 				state_unlock(&n);
@@ -548,6 +644,7 @@ netproc_run(const struct netproc_opts *o)
 		}
 	}
 out:
+	stop_watchdog(rc);
 	/* Workers first: they answer through the transport. */
 	if (n.d.locks_made)
 		dispatch_stop(&n.d);
@@ -558,6 +655,7 @@ out:
 	auth_replies_free(n.d.replies);
 	dispatch_fini(&n.d);
 	fflisten_close(n.ffl);
+	sockdiag_close(n.sd);
 	ffsend_free(n.ff);
 	pipe_close(n.pipe);
 	reg_free(n.reg);

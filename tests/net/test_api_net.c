@@ -1663,6 +1663,7 @@ struct ff_want {
 	const char	*afi, *src, *dst;
 	int		 sport, dport, exp, act;
 	const char	*app;
+	const char	*proto;		/* NULL: "udp" */
 };
 
 /*
@@ -1730,7 +1731,7 @@ ff_check(const char *dgram, const struct ff_want *w)
 	cr_assert_eq(inet_pton(strcmp(w->afi, "ipv6") == 0 ? AF_INET6 :
 	    AF_INET, json_string_value(json_object_get(f, "src-ip")), a), 1);
 	cr_assert_str_eq(json_string_value(json_object_get(f, "protocol")),
-	    "udp");
+	    w->proto ? w->proto : "udp");
 	cr_assert(json_is_integer(json_object_get(f, "src-port")));
 	cr_assert(json_is_integer(json_object_get(f, "dst-port")));
 	cr_assert_eq(json_integer_value(json_object_get(f, "src-port")),
@@ -1767,7 +1768,7 @@ Test(api, fireflies_for_start_and_end, .timeout = 120)
 	struct simple_req s;
 	Sctag__V1__Reply *rep;
 	struct ff_want w = { "start", "ipv6", NT_ADDR_A, NT_ADDR_B, 4300, 5000,
-	    3, 14, "fts" };
+	    3, 14, "fts", NULL };
 	int peer6, coll6, coll4, peer4, fds[3], i;
 	double start = 0, t;
 	uint64_t id;
@@ -1821,7 +1822,7 @@ Test(api, fireflies_for_start_and_end, .timeout = 120)
 	cr_assert(!rep->start_flow->flow->markable);
 	wire_reply_free(rep);
 	w = (struct ff_want){ "start", "ipv4", V4_A, V4_B, 4301, 5000, 2, 4,
-	    NULL };
+	    NULL, NULL };
 	cr_assert_gt(ff_recv(peer4, buf, sizeof(buf), 3000), 0,
 	    "no firefly to the IPv4 peer");
 	ff_check(buf, &w);
@@ -1976,5 +1977,73 @@ Test(api, firefly_listener_drives_marking, .timeout = 120)
 	cr_assert_eq(table_total(), 0);
 	cr_assert_eq(kernel_rules(), 0);
 	udp_marked(4400, 2, 16, 0);
+	api_down();
+}
+
+/*
+ * The connection of an exact TCP flow closes: the flow ends within a
+ * second (sock_diag's destroy notice), its rule is gone, and the end
+ * firefly says how much was sent.
+ */
+Test(api, closing_the_connection_ends_its_flow, .timeout = 120)
+{
+	static char buf[2048];
+	const uint64_t bytes = 1 << 20;
+	struct tr_flow fl = { NT_ADDR_A, 4500, NT_ADDR_B, 6000, -1 };
+	struct ff_want w = { "start", "ipv6", NT_ADDR_A, NT_ADDR_B, 4500, 6000,
+	    3, 14, NULL, "tcp" };
+	struct tr_tcp_rx rx;
+	struct start_req st;
+	struct client c;
+	Sctag__V1__Reply *rep;
+	json_error_t je;
+	json_t *root, *u;
+	uint8_t sha[TR_SHA_LEN];
+	char err[256];
+	long long t0;
+	int coll;
+
+	api_up();
+	c = ipc();
+	coll = ff_listen(NT_ADDR_B, FF_COLL6);
+	start_req(&st, 4500, "cms", "14");
+	st.spec.protocol = SCTAG__V1__PROTOCOL__PROTOCOL_TCP;
+	st.spec.dst_port = 6000;
+	rep = call(&c, &st.r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	wire_reply_free(rep);
+	cr_assert_gt(ff_recv(coll, buf, sizeof(buf), 3000), 0);
+	ff_check(buf, &w);
+	cr_assert_eq(kernel_rules(), 1);
+
+	cr_assert_eq(tr_tcp_rx_start(&rx, nt.ns_b, NT_ADDR_B, 6000, 10000,
+	    err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(tr_tcp_send(nt.ns_a, &fl, bytes, 7, 10000, sha, err,
+	    sizeof(err)), 0, "%s", err);
+	t0 = nt_now_ms();
+	cr_assert_eq(tr_tcp_rx_wait(&rx, 10000), 0);
+	cr_assert_eq(rx.bytes, bytes);
+
+	/* Sent and closed: the end firefly within a second. */
+	cr_assert_gt(ff_recv(coll, buf, sizeof(buf), 1000), 0,
+	    "no end firefly within a second of the close");
+	cr_log_info("end firefly %lld ms after the close",
+	    nt_now_ms() - t0);
+	w.state = "end";
+	ff_check(buf, &w);
+	cr_assert_not_null(root = json_loads(strchr(buf, '{'), 0, &je));
+	cr_assert(json_is_object(u = json_object_get(root, "usage")),
+	    "the end firefly has no usage: %s", buf);
+	cr_assert(json_is_integer(json_object_get(u, "sent")));
+	cr_assert(json_is_integer(json_object_get(u, "received")));
+	cr_assert_geq(json_integer_value(json_object_get(u, "sent")),
+	    (json_int_t)bytes, "usage.sent %lld < %llu sent",
+	    (long long)json_integer_value(json_object_get(u, "sent")),
+	    (unsigned long long)bytes);
+	cr_assert(json_is_object(json_object_get(root, "netlink")));
+	json_decref(root);
+	cr_assert_eq(table_total(), 0);
+	cr_assert_eq(kernel_rules(), 0);
+	close(coll);
 	api_down();
 }
