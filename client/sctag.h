@@ -208,6 +208,24 @@ enum sctag_status sctag_drain(struct sctag_client *c, const char *owner,
 /* Free the reply in res (if any) and zero it. NULL is fine. */
 void sctag_result_free(struct sctag_result *res);
 
+/*
+ * An agent's events (every flow that starts or ends; Event in agent.proto):
+ * url is its events socket, ipc://DIR/events.sock next to the API's. A
+ * subscriber that falls behind loses events: seq then jumps.
+ */
+struct sctag_watch;
+
+enum sctag_status sctag_watch_open(const char *url, struct sctag_watch **w,
+    char *err, size_t errlen);
+/*
+ * The next event, waiting at most timeout_ms (0: for ever). SCTAG_OK and
+ * *ev (free with sctag__v1__event__free_unpacked(*ev, NULL)), or
+ * SCTAG_ERR_TIMEOUT, SCTAG_ERR_CONNECT, SCTAG_ERR_PROTOCOL with err.
+ */
+enum sctag_status sctag_watch_next(struct sctag_watch *w, int timeout_ms,
+    Sctag__V1__Event **ev, char *err, size_t errlen);
+void sctag_watch_close(struct sctag_watch *w);
+
 /* "ok", "error reply", "timeout", "connect", "protocol", "local". */
 const char *sctag_status_name(enum sctag_status s);
 

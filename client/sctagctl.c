@@ -17,6 +17,7 @@
 #include "sctag.h"
 #include "sctagctl_out.h"
 #include "sctagctl_parse.h"
+#include "sctagctl_watch.h"
 
 /* Slack for NNG past the call deadline before the watchdog ends us. */
 #define WATCHDOG_SLACK_S	5
@@ -43,7 +44,7 @@ usage(FILE *fp)
 	fprintf(fp,
 "usage: %s [-H [NAME=]URL]... [--hosts FILE] [--socket PATH]\n"
 "           [--cert F [--key F] --ca F] [--sign-key F] [--timeout MS]\n"
-"           [--json] COMMAND [ARGS]\n"
+"           [--json] [--events URL] COMMAND [ARGS]\n"
 "\n"
 "commands:\n"
 "  start FLOW            start marking a flow\n"
@@ -54,6 +55,9 @@ usage(FILE *fp)
 "  status | registry | ping | reload\n"
 "  drain [--owner O]     end every flow (of one owner)\n"
 "  keygen FILE           new signing key: FILE (0600) and FILE.pub\n"
+"  watch [--count N] [--for SECONDS]\n"
+"                        the local agent's flows starting and ending, as\n"
+"                        they happen (--events URL, or next to --socket)\n"
 "\n"
 "FLOW: --proto tcp|udp|any --src ADDR[:PORT] --dst ADDR[/LEN][:PORT]\n"
 "      --experiment E --activity A | --scitag N\n"
@@ -70,6 +74,8 @@ usage(FILE *fp)
 "  --timeout MS     deadline of each request, all agents at once "
 "(default %d)\n"
 "  --json           one JSON object per agent and request\n"
+"  --events URL     the agent's events socket, for watch\n"
+"                   (default: events.sock next to --socket)\n"
 "\n"
 "exit status: 0 every agent answered OK; 1 some agent answered an error\n"
 "(or a batch item failed); 2 usage error; 3 some agent not reached\n"
@@ -594,6 +600,27 @@ cmd_keygen(int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
+/* The events socket: --events, or events.sock next to --socket. */
+static int
+cmd_watch(const char *events, const char *socket, int json, int argc,
+    char **argv)
+{
+	char url[CTL_URL_MAX];
+	const char *path, *slash;
+
+	if (events != NULL)
+		snprintf(url, sizeof(url), "%s%s", strncmp(events, "ipc://",
+		    6) == 0 ? "" : "ipc://", events);
+	else if (socket != NULL) {
+		path = strncmp(socket, "ipc://", 6) == 0 ? socket + 6 : socket;
+		slash = strrchr(path, '/');
+		snprintf(url, sizeof(url), "ipc://%.*sevents.sock",
+		    slash ? (int)(slash - path) + 1 : 0, path);
+	} else
+		snprintf(url, sizeof(url), "%s", CTL_EVENTS_URL);
+	return ctl_watch(url, json, argc, argv);
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(struct ctl *, int, char **);
@@ -621,6 +648,7 @@ main(int argc, char **argv)
 		{ "sign-key", required_argument, NULL, 'S' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "events", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -628,7 +656,7 @@ main(int argc, char **argv)
 	struct ctl		 ctl;
 	struct ctl_host		*nh;
 	char			 err[CTL_ERR_MAX], sock[CTL_URL_MAX];
-	const char		*socket_arg = NULL;
+	const char		*socket_arg = NULL, *events_arg = NULL;
 	uint64_t		 v;
 	size_t			 i;
 	int			 ch, rc;
@@ -683,6 +711,9 @@ main(int argc, char **argv)
 		case 'j':
 			ctl.json = 1;
 			break;
+		case 'E':
+			events_arg = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return CTL_EXIT_OK;
@@ -700,6 +731,8 @@ main(int argc, char **argv)
 		return usage_error("%s", "no command");
 	if (strcmp(argv[0], "keygen") == 0)
 		return cmd_keygen(argc, argv);
+	if (strcmp(argv[0], "watch") == 0)
+		return cmd_watch(events_arg, socket_arg, ctl.json, argc, argv);
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[0], cmds[i].name) == 0)
 			break;

@@ -481,9 +481,11 @@ parse_api(struct cparse *px, json_t *v, struct cfg *c)
 			    &c->api_flows);
 		else if (strcmp(key, "tls") == 0)
 			rc = parse_tls(px, e, c);
+		else if (strcmp(key, "events") == 0)
+			rc = parse_bool(px, e, &c->api_events);
 		else
 			rc = cerr(px, "unknown key (expected ipc, admin_group, "
-			    "authorized_keys, flow_capacity or tls)");
+			    "authorized_keys, flow_capacity, tls or events)");
 		pop(px);
 		if (rc < 0)
 			return rc;
@@ -849,6 +851,7 @@ cfg_init(struct cfg *c)
 	c->capacity = CFG_CAPACITY_DEFAULT;
 	c->keep_on_exit = 0;
 	c->api_flows = CFG_FLOWS_DEFAULT;
+	c->api_events = 1;
 	c->ff_enabled = 1;
 	c->ff_to_peer = 1;
 	c->ff_peer_port = CFG_FF_PORT;
@@ -1125,6 +1128,7 @@ cfg_dump(const struct cfg *c, FILE *f)
 	    str_or_null(c->api_keys));
 	bad |= json_object_set_new(o, "flow_capacity",
 	    json_integer(c->api_flows));
+	bad |= json_object_set_new(o, "events", json_boolean(c->api_events));
 	if (c->tls_listen) {
 		json_t *t = add_container(o, "tls", json_object(), &bad);
 

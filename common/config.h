@@ -55,6 +55,7 @@ struct cfg {
 	char		*api_admin_group; /* "admin_group": name or null, */
 	char		*api_keys;	/*   "authorized_keys": path or null, */
 	uint32_t	 api_flows;	/*   "flow_capacity": 1000000, */
+	int		 api_events;	/*   "events": true (events.sock), */
 	char		*tls_listen;	/*   "tls": null or { "listen": URL, */
 	char		*tls_cert;	/*     "cert": path, (PEM, ECDSA) */
 	char		*tls_key;	/*     "key": path, */

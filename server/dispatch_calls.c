@@ -697,6 +697,33 @@ run(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep, char *err,
 }
 
 int
+call_event_pack(const struct reg *reg, const char *host, uint64_t seq,
+    uint64_t run_id, int kind, const struct flows_flow *f, uint8_t **out,
+    size_t *outlen)
+{
+	Sctag__V1__Event ev = SCTAG__V1__EVENT__INIT;
+	struct arena a;
+	int rc = 0;
+
+	memset(&a, 0, sizeof(a));
+	ev.seq = seq;
+	ev.run_id = run_id;
+	ev.time_ms = dispatch_now_ms();
+	ev.kind = (Sctag__V1__EventKind)kind;
+	ev.host = (char *)host;
+	ev.flow = flow_msg(&a, reg, f);
+	*out = NULL;
+	*outlen = 0;
+	if (ev.flow == NULL || a.failed ||
+	    (*out = malloc(sctag__v1__event__get_packed_size(&ev))) == NULL)
+		rc = -ENOMEM;
+	else
+		*outlen = sctag__v1__event__pack(&ev, *out);
+	afree(&a);
+	return rc;
+}
+
+int
 call_run(struct call_ctx *cc, uint8_t **out, size_t *outlen)
 {
 	Sctag__V1__Reply rep = SCTAG__V1__REPLY__INIT;

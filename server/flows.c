@@ -127,6 +127,7 @@ flows_new(const struct flows_opts *o, struct flows **out, char *err,
 		snprintf(err, errlen, "flow table: out of memory");
 		return -ENOMEM;
 	}
+	f->ending = FLOWS_ENDED;
 	f->o = *o;
 	f->cap = o->capacity != 0 ? o->capacity : FLOWS_CAPACITY_DEFAULT;
 	if ((rc = fl_index_init(f, err, errlen)) != 0)
@@ -285,7 +286,7 @@ forget_slot(struct flows *f, uint32_t slot)
 
 	if (f->o.event != NULL) {
 		fill(f, slot, &v);
-		f->o.event(f->o.event_arg, FLOWS_ENDED, &v);
+		f->o.event(f->o.event_arg, f->ending, &v);
 	}
 
 	fl_spec_remove(f, slot);
@@ -448,7 +449,10 @@ flows_expire(struct flows *f, uint64_t now_ms, uint32_t max,
 			break;
 		tried++;
 		fill(f, slot, &v);
-		if ((rc = end_slot(f, slot, msg, sizeof(msg))) != 0) {
+		f->ending = FLOWS_EXPIRED;
+		rc = end_slot(f, slot, msg, sizeof(msg));
+		f->ending = FLOWS_ENDED;
+		if (rc != 0) {
 			/* Later: one stuck rule must not hold up the rest. */
 			fl->expires_ms = now_ms + FLOWS_RETRY_MS;
 			fl_heap_update(f, slot);
@@ -513,7 +517,9 @@ drain_flush(struct flows *f, struct drain_batch *b, flows_ended_fn *cb,
 				cb(arg, &v, b->rc[i], msg);
 			continue;
 		}
+		f->ending = FLOWS_DRAINED;
 		forget_slot(f, b->slot[i]);
+		f->ending = FLOWS_ENDED;
 		st->ended++;
 		if (cb != NULL)
 			cb(arg, &v, 0, "");
@@ -553,7 +559,10 @@ flows_drain(struct flows *f, const char *owner, uint32_t max,
 			continue;
 		}
 		fill(f, slot, &v);
-		if ((rc = end_slot(f, slot, msg, sizeof(msg))) != 0) {
+		f->ending = FLOWS_DRAINED;
+		rc = end_slot(f, slot, msg, sizeof(msg));
+		f->ending = FLOWS_ENDED;
+		if (rc != 0) {
 			st->failed++;
 			if (cb != NULL)
 				cb(arg, &v, rc, msg);

@@ -83,7 +83,9 @@ struct flows_backend {
 
 enum flows_event {
 	FLOWS_STARTED,
-	FLOWS_ENDED,		/* by end, expiry or drain */
+	FLOWS_ENDED,		/* by an end */
+	FLOWS_EXPIRED,		/* its lease ran out */
+	FLOWS_DRAINED,
 };
 
 struct flows_flow;

@@ -54,6 +54,7 @@ struct strpool {
 
 struct flows {
 	struct flows_opts	 o;
+	enum flows_event	 ending;	/* why forget_slot is called */
 	uint32_t		 cap;
 	uint32_t		 count;
 	uint32_t		 markable;

@@ -17,6 +17,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "dispatch.h"
+#include "events.h"
 #include "ffin.h"
 #include "fflisten.h"
 #include "ffsend.h"
@@ -34,6 +35,7 @@ struct net {
 	struct ffsend		*ff;
 	struct fflisten		*ffl;
 	struct sockdiag		*sd;
+	struct events		*ev;
 	/* The closed connection whose flow is being ended (its usage). */
 	const struct sockdiag_conn *closing;
 	struct reg		*reg;
@@ -226,6 +228,7 @@ flow_event(void *arg, enum flows_event ev, const struct flows_flow *f)
 	const struct marker_rule *r = &f->spec.rule;
 	struct ff_event e;
 
+	events_flow(n->ev, n->reg, ev, f);
 	/* A received firefly's flow: its sender announced it already. */
 	if (n->ff == NULL || !exact(r) || strcmp(f->owner, FFIN_OWNER) == 0)
 		return;
@@ -331,6 +334,26 @@ backend_del_many(void *arg, const struct marker_rule *rules, size_t count,
 	return priv_rules_many(&n->priv, ops, rules, count, rc, got);
 }
 
+/* The events socket, next to the API's ipc socket (same directory). */
+static int
+events_start(struct net *n, const char *ipc_path, const char *host)
+{
+	const char *slash = strrchr(ipc_path, '/');
+	char path[4096], err[512];
+	int dirlen = slash ? (int)(slash - ipc_path) + 1 : 0;
+
+	if (snprintf(path, sizeof(path), "%.*s%s", dirlen, ipc_path,
+	    EVENTS_SOCK) >= (int)sizeof(path)) {
+		log_err("api: events socket path too long");
+		return -1;
+	}
+	if (events_open(&n->ev, path, host, err, sizeof(err)) != 0) {
+		log_err("api: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 api_start(struct net *n, const struct netproc_opts *o)
 {
@@ -384,6 +407,9 @@ api_start(struct net *n, const struct netproc_opts *o)
 	ro = o->rpc;
 	ro.handle = api_handle;
 	ro.handle_arg = &n->d;
+	if (o->rpc.ipc_path != NULL && o->cfg->api_events &&
+	    events_start(n, o->rpc.ipc_path, o->host) != 0)
+		return -1;
 	if (rpc_start(&n->rpc, &ro, err, sizeof(err)) != 0) {
 		log_err("api: %s", err);
 		return -1;
@@ -656,6 +682,7 @@ out:
 	dispatch_fini(&n.d);
 	fflisten_close(n.ffl);
 	sockdiag_close(n.sd);
+	events_close(n.ev);
 	ffsend_free(n.ff);
 	pipe_close(n.pipe);
 	reg_free(n.reg);

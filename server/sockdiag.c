@@ -140,8 +140,9 @@ sockdiag_read(struct sockdiag *s, sockdiag_fn *fn, void *arg)
 {
 	struct sockdiag_conn c;
 	const struct nlmsghdr *nh;
+	unsigned int rem;	/* what NLMSG_OK compares nlmsg_len with */
 	ssize_t n;
-	int k, rem;
+	int k;
 
 	for (k = 0; k < SD_BURST; k++) {
 		n = recv(s->fd, s->buf, sizeof(s->buf), 0);
@@ -152,7 +153,7 @@ sockdiag_read(struct sockdiag *s, sockdiag_fn *fn, void *arg)
 				continue;
 			return;		/* EAGAIN: all read */
 		}
-		rem = (int)n;
+		rem = (unsigned int)n;
 		for (nh = (const struct nlmsghdr *)s->buf; NLMSG_OK(nh, rem);
 		    nh = NLMSG_NEXT(nh, rem))
 			if (nh->nlmsg_type == SOCK_DIAG_BY_FAMILY &&

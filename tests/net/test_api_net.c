@@ -2047,3 +2047,123 @@ Test(api, closing_the_connection_ends_its_flow, .timeout = 120)
 	close(coll);
 	api_down();
 }
+
+/*
+ * `sctagctl watch` sees a flow start and end, in that order, with
+ * consecutive sequence numbers, and an expiry as such.
+ */
+Test(api, sctagctl_watch_sees_start_and_end_in_order, .timeout = 120)
+{
+	static char out[8192], log[4096];
+	const char *argv[10];
+	char events[700];
+	struct client c;
+	struct start_req st;
+	struct simple_req s;
+	Sctag__V1__Reply *rep;
+	json_error_t je;
+	json_t *ev[4];
+	uint64_t id;
+	size_t got = 0, el = 0;
+	ssize_t k;
+	pid_t pid;
+	int po[2], pe[2], status, i, n = 0;
+	long long t0;
+
+	api_up();
+	c = ipc();
+	snprintf(events, sizeof(events), "ipc://%s/api/events.sock", dir);
+	argv[n++] = SCTAGCTL_PATH;
+	argv[n++] = "--events";
+	argv[n++] = events;
+	argv[n++] = "--json";
+	argv[n++] = "watch";
+	argv[n++] = "--count";
+	argv[n++] = "4";
+	argv[n++] = "--for";
+	argv[n++] = "30";
+	argv[n] = NULL;
+	cr_assert_eq(pipe2(po, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(pe, O_CLOEXEC), 0);
+	cr_assert_geq(pid = fork(), 0);
+	if (pid == 0) {
+		if (dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
+			_exit(126);
+		execv(SCTAGCTL_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	nt_track_pid(pid);
+	close(po[1]);
+	close(pe[1]);
+	/* Subscribed once it says so. */
+	k = read(pe[0], log, sizeof(log) - 1);
+	cr_assert_gt(k, 0, "sctagctl watch said nothing");
+	log[k] = '\0';
+	cr_assert_not_null(strstr(log, "watching"), "%s", log);
+	nt_sleep_ms(200);
+
+	rep = call(&c, start_req(&st, 4600, "cms", "14"));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	id = rep->start_flow->flow->id;
+	wire_reply_free(rep);
+	simple_req(&s, SCTAG__V1__REQUEST__CALL_END_FLOW);
+	s.ef.which_case = SCTAG__V1__END_FLOW_REQUEST__WHICH_ID;
+	s.ef.id = id;
+	expect_code(call(&c, &s.r), SCTAG__V1__CODE__OK, NULL);
+	start_req(&st, 4601, "cms", "14");
+	st.spec.ttl_seconds = 1;
+	expect_code(call(&c, &st.r), SCTAG__V1__CODE__OK, NULL);
+
+	/* Four lines: started, ended, started, expired (bounded wait). */
+	t0 = nt_now_ms();
+	while (got < sizeof(out) - 1 && nt_now_ms() - t0 < 20000) {
+		struct pollfd p = { .fd = po[0], .events = POLLIN };
+
+		if (poll(&p, 1, 500) != 1)
+			continue;
+		if ((k = read(po[0], out + got, sizeof(out) - 1 - got)) <= 0)
+			break;
+		got += (size_t)k;
+	}
+	out[got] = '\0';
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	nt_untrack_pid(pid);
+	while ((k = read(pe[0], log + el, sizeof(log) - 1 - el)) > 0)
+		el += (size_t)k;
+	log[el] = '\0';
+	close(po[0]);
+	close(pe[0]);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "sctagctl watch: status %d; stderr: %s", status, log);
+	cr_assert_null(strstr(log, "missed"), "%s", log);
+	/* One JSON object a line. */
+	{
+		char *p = out, *q;
+
+		for (i = 0; i < 4; i++) {
+			cr_assert_not_null(q = strchr(p, '\n'),
+			    "only %d event(s): %s", i, out);
+			*q = '\0';
+			cr_assert_not_null(ev[i] = json_loads(p, 0, &je),
+			    "not JSON: %s", p);
+			p = q + 1;
+		}
+	}
+	cr_assert_str_eq(json_string_value(json_object_get(ev[0], "kind")),
+	    "EVENT_FLOW_STARTED");
+	cr_assert_str_eq(json_string_value(json_object_get(ev[1], "kind")),
+	    "EVENT_FLOW_ENDED");
+	cr_assert_str_eq(json_string_value(json_object_get(ev[2], "kind")),
+	    "EVENT_FLOW_STARTED");
+	cr_assert_str_eq(json_string_value(json_object_get(ev[3], "kind")),
+	    "EVENT_FLOW_EXPIRED");
+	for (i = 1; i < 4; i++)
+		cr_assert_eq(json_integer_value(json_object_get(ev[i], "seq")),
+		    json_integer_value(json_object_get(ev[i - 1], "seq")) + 1,
+		    "sequence numbers not consecutive");
+	cr_assert_eq((uint64_t)json_integer_value(json_object_get(
+	    json_object_get(ev[1], "flow"), "id")), id);
+	for (i = 0; i < 4; i++)
+		json_decref(ev[i]);
+	api_down();
+}

@@ -75,6 +75,7 @@ assert_cfg_eq(const struct cfg *a, const struct cfg *b)
 	cr_assert(streq_null(a->tls_cert, b->tls_cert));
 	cr_assert(streq_null(a->tls_key, b->tls_key));
 	cr_assert(streq_null(a->tls_ca, b->tls_ca));
+	cr_assert_eq(a->api_events, b->api_events);
 	cr_assert_eq(a->pipe_mode, b->pipe_mode);
 	cr_assert_eq(a->capacity, b->capacity);
 	cr_assert(streq_null(a->pin_dir, b->pin_dir));
@@ -198,8 +199,8 @@ Test(config, api)
 	reject_eq("{\"api\": {\"flow_capacity\": 0}}",
 	    "t.json:1: api.flow_capacity: 0 is out of range (1..16777216)");
 	reject_eq("{\"api\": {\"ipcs\": null}}", "t.json:1: api.ipcs: unknown "
-	    "key (expected ipc, admin_group, authorized_keys, flow_capacity or "
-	    "tls)");
+	    "key (expected ipc, admin_group, authorized_keys, flow_capacity, "
+	    "tls or events)");
 }
 
 Test(config, fireflies)

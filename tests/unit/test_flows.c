@@ -73,7 +73,7 @@ table(uint32_t capacity)
 {
 	struct flows_opts	o = {
 		.capacity = capacity,
-		.backend = { fake_add, fake_del, &F },
+		.backend = { fake_add, fake_del, &F, NULL },
 		.reg = R,
 	};
 	struct flows		*t;

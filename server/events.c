@@ -1,0 +1,111 @@
+/*
+ * events.c: see events.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <sodium.h>
+
+#include "dispatch_calls.h"
+#include "events.h"
+#include "log.h"
+
+struct events {
+	nng_socket	sock;
+	char		host[256];
+	uint64_t	seq;
+	uint64_t	run_id;
+	uint64_t	sent;
+};
+
+int
+events_open(struct events **out, const char *path, const char *host,
+    char *err, size_t errlen)
+{
+	struct events *e;
+	nng_listener l;
+	char url[300];
+	int rv;
+
+	*out = NULL;
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(e->host, sizeof(e->host), "%s", host);
+	randombytes_buf(&e->run_id, sizeof(e->run_id));
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	if ((rv = nng_pub0_open(&e->sock)) != 0) {
+		snprintf(err, errlen, "events socket: %s", nng_strerror(rv));
+		free(e);
+		return -ENOMEM;
+	}
+	if ((rv = nng_listener_create(&l, e->sock, url)) != 0 ||
+	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS,
+	    0660)) != 0 || (rv = nng_listener_start(l, 0)) != 0) {
+		snprintf(err, errlen, "events: listening on %s: %s", url,
+		    nng_strerror(rv));
+		nng_close(e->sock);
+		free(e);
+		return -EADDRNOTAVAIL;
+	}
+	*out = e;
+	return 0;
+}
+
+void
+events_close(struct events *e)
+{
+	if (e == NULL)
+		return;
+	nng_close(e->sock);
+	free(e);
+}
+
+static int
+kind_of(enum flows_event ev)
+{
+	switch (ev) {
+	case FLOWS_STARTED:	return SCTAG__V1__EVENT_KIND__EVENT_FLOW_STARTED;
+	case FLOWS_EXPIRED:	return SCTAG__V1__EVENT_KIND__EVENT_FLOW_EXPIRED;
+	case FLOWS_DRAINED:	return SCTAG__V1__EVENT_KIND__EVENT_FLOW_DRAINED;
+	default:		return SCTAG__V1__EVENT_KIND__EVENT_FLOW_ENDED;
+	}
+}
+
+void
+events_flow(struct events *e, const struct reg *reg, enum flows_event ev,
+    const struct flows_flow *f)
+{
+	uint8_t *buf;
+	size_t len;
+	int rv;
+
+	if (e == NULL)
+		return;
+	/* Numbered even if it can not be sent: the gap says so. */
+	e->seq++;
+	if (call_event_pack(reg, e->host, e->seq, e->run_id, kind_of(ev), f,
+	    &buf, &len) != 0) {
+		log_warn("events: no memory for event %llu",
+		    (unsigned long long)e->seq);
+		return;
+	}
+	/* pub never blocks: NONBLOCK only guards against a full queue. */
+	if ((rv = nng_send(e->sock, buf, len, NNG_FLAG_NONBLOCK)) == 0)
+		e->sent++;
+	else
+		log_debug("events: event %llu: %s",
+		    (unsigned long long)e->seq, nng_strerror(rv));
+	free(buf);
+}
+
+uint64_t
+events_sent(const struct events *e)
+{
+	return e ? e->sent : 0;
+}
