@@ -50,6 +50,7 @@ struct dispatch_job;
 struct dispatch_raw;
 struct ffsend;
 struct fflisten;
+struct pf_stats;
 
 #define DISPATCH_WORKERS_MAX	8
 
@@ -64,6 +65,7 @@ struct dispatch {
 	struct auth_replies	*replies;
 	struct ffsend		*ff;		/* NULL: no fireflies */
 	struct fflisten		*ffl;		/* NULL: no listener */
+	const struct pf_stats	*pf;		/* the pipe's flows */
 	gid_t			 admin_gid;	/* (gid_t)-1: root only */
 	uid_t			 self_uid;	/* our own probe: monitor */
 	uint64_t		 started_ms;

@@ -14,6 +14,7 @@
 #include "dispatch_calls.h"
 #include "fflisten.h"
 #include "ffsend.h"
+#include "pipeflows.h"
 #include "flowreq.h"
 #include "log.h"
 #include "tag.h"
@@ -497,7 +498,7 @@ call_status(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 			s->shapes[s->n_shapes++] = u;
 		}
 	}
-	n = MK_C_MAX + 16 + FFL_DROP_COUNT;
+	n = MK_C_MAX + 20 + FFL_DROP_COUNT;
 	if ((s->counters = aalloc(a, n * sizeof(*s->counters))) == NULL)
 		return -ENOMEM;
 	if (priv_counters(cc->d->priv, c) == 0)
@@ -530,6 +531,16 @@ call_status(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 		snprintf(buf, sizeof(buf), "fireflies_dropped_%s",
 		    fflisten_drop_name((int)i));
 		s->counters[s->n_counters++] = counter(a, buf, fl.dropped[i]);
+	}
+	if (cc->d->pf != NULL) {
+		s->counters[s->n_counters++] = counter(a, "pipe_flows_started",
+		    cc->d->pf->started);
+		s->counters[s->n_counters++] = counter(a, "pipe_flows_ended",
+		    cc->d->pf->ended);
+		s->counters[s->n_counters++] = counter(a, "pipe_lines_refused",
+		    cc->d->pf->refused);
+		s->counters[s->n_counters++] = counter(a, "pipe_exchanges",
+		    cc->d->pf->exchanges);
 	}
 	s->counters[s->n_counters++] = counter(a, "flows_started", fs.started);
 	s->counters[s->n_counters++] = counter(a, "flows_ended", fs.ended);

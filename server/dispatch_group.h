@@ -31,6 +31,7 @@ struct group_call {
 	int			planned;	/* a kernel change to make */
 	uint8_t			match[FLOWREQ_MATCH_LEN];
 	int			has_match;
+	int			direct;		/* pipe: a rule no flow has */
 };
 
 /*

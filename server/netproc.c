@@ -27,8 +27,12 @@
 #include "log.h"
 #include "netproc.h"
 #include "pipe.h"
+#include "pipeflows.h"
 #include "priv.h"
 #include "privproc.h"
+
+#define CLOSING_MAX	1024
+#define CLOSE_GRACE_MS	250
 
 struct net {
 	const struct cfg	*cfg;
@@ -36,6 +40,14 @@ struct net {
 	struct fflisten		*ffl;
 	struct sockdiag		*sd;
 	struct events		*ev;
+	struct pf_batch		 pfb;	/* pipe lines for the table */
+	/* Flows whose connection closed, ending after a grace (sockdiag). */
+	struct {
+		uint64_t		id;
+		uint64_t		due_ms;
+		struct sockdiag_conn	conn;
+	}			 closing_q[CLOSING_MAX];
+	size_t			 nclosing;
 	/* The closed connection whose flow is being ended (its usage). */
 	const struct sockdiag_conn *closing;
 	struct reg		*reg;
@@ -68,6 +80,11 @@ on_pipe_event(void *arg, const struct pipe_event *ev)
 	char desc[256], err[256];
 	int rc, debug = log_get_level() >= LOG_LVL_DEBUG;
 
+	/* With the API's table: batched, and the flows get fireflies. */
+	if (n->d.flows != NULL) {
+		pf_push(&n->d, &n->pfb, ev);
+		return;
+	}
 	if (ev->fs.family != AF_INET6) {
 		/* Fireflies will announce these; there is nothing to mark. */
 		n->ipv4_flows++;
@@ -268,9 +285,46 @@ flow_event(void *arg, enum flows_event ev, const struct flows_flow *f)
 }
 
 /*
+ * End the flows whose grace ran out (all, up to max, when now is
+ * UINT64_MAX). The state lock is held. The milliseconds to the next due.
+ */
+static int
+closing_due(struct net *n, uint64_t now, size_t max)
+{
+	struct flows_flow f;
+	char err[256];
+	size_t i, k = 0;
+
+	while (k < n->nclosing && k < max && n->closing_q[k].due_ms <= now) {
+		n->closing = &n->closing_q[k].conn;
+		if (flows_end_id(n->d.flows, n->closing_q[k].id, "sock_diag",
+		    1, &f, err, sizeof(err)) == 0)
+			log_debug("flow %llu ended: its connection closed",
+			    (unsigned long long)f.id);
+		else if (!strstr(err, "no flow with id"))
+			log_warn("flow %llu: its connection closed, but: %s",
+			    (unsigned long long)n->closing_q[k].id, err);
+		n->closing = NULL;
+		k++;
+	}
+	if (k > 0) {
+		n->nclosing -= k;
+		for (i = 0; i < n->nclosing; i++)
+			n->closing_q[i] = n->closing_q[i + k];
+	}
+	if (n->nclosing == 0)
+		return -1;
+	return n->closing_q[0].due_ms <= now ? 0 :
+	    (int)(n->closing_q[0].due_ms - now);
+}
+
+/*
  * A TCP socket of this host closed (main thread, state lock held): the
- * exact flow of that connection ends, its end firefly with the final
- * counts. Flows started by anyone end so: the connection is gone.
+ * exact flow of that connection ends CLOSE_GRACE_MS later, its end firefly
+ * with the final counts. Later, because the kernel reports the socket
+ * gone before the connection's last ACK has left (from TIME_WAIT): that
+ * packet is the flow's too. Flows started by anyone end so: the
+ * connection is gone.
  */
 static void
 conn_closed(void *arg, const struct sockdiag_conn *c)
@@ -278,7 +332,6 @@ conn_closed(void *arg, const struct sockdiag_conn *c)
 	struct net *n = arg;
 	struct marker_rule r;
 	struct flows_flow f;
-	char err[256];
 
 	memset(&r, 0, sizeof(r));
 	r.proto = IPPROTO_TCP;
@@ -289,15 +342,14 @@ conn_closed(void *arg, const struct sockdiag_conn *c)
 	memcpy(r.dst, c->dst, sizeof(r.dst));
 	if (flows_find_match(n->d.flows, &r, &f) != 0)
 		return;
-	n->closing = c;
-	if (flows_end_id(n->d.flows, f.id, "sock_diag", 1, &f, err,
-	    sizeof(err)) != 0)
-		log_warn("flow %llu: its connection closed, but: %s",
-		    (unsigned long long)f.id, err);
-	else
-		log_debug("flow %llu ended: its connection closed",
-		    (unsigned long long)f.id);
-	n->closing = NULL;
+	if (n->nclosing == CLOSING_MAX) {
+		/* A burst beyond the list: end the oldest now. */
+		closing_due(n, UINT64_MAX, 1);
+	}
+	n->closing_q[n->nclosing].id = f.id;
+	n->closing_q[n->nclosing].conn = *c;
+	n->closing_q[n->nclosing].due_ms = dispatch_now_ms() + CLOSE_GRACE_MS;
+	n->nclosing++;
 }
 
 /* A good firefly from the listener (main thread, state lock held). */
@@ -381,6 +433,7 @@ api_start(struct net *n, const struct netproc_opts *o)
 	n->d.regp = &n->reg;
 	n->d.priv = &n->priv;
 	n->d.ff = n->ff;
+	n->d.pf = &n->pfb.st;
 	n->d.admin_gid = o->admin_gid;
 	n->d.self_uid = getuid();
 	n->d.started_ms = dispatch_now_ms();
@@ -589,6 +642,9 @@ netproc_run(const struct netproc_opts *o)
 	for (;;) {
 		state_lock(&n);
 		timeout = api_expire(&n);
+		if (n.nclosing > 0 && (k = closing_due(&n, dispatch_now_ms(),
+		    CLOSING_MAX)) >= 0 && (timeout < 0 || k < timeout))
+			timeout = k;
 		state_unlock(&n);
 		if (n.rpc)
 			rpc_tick(n.rpc);
@@ -632,6 +688,8 @@ netproc_run(const struct netproc_opts *o)
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
 			state_lock(&n);
 			bad = pipe_read(n.pipe) != 0;
+			if (n.d.flows != NULL)
+				pf_flush(&n.d, &n.pfb);
 			state_unlock(&n);
 			if (bad)
 				goto out;

@@ -468,6 +468,8 @@ udp_marked(uint16_t sport, uint32_t exp, uint32_t act, int marked)
 	cap_free(cap);
 }
 
+static uint64_t counter_wait(const char *, uint64_t);
+
 /* --- tests ---------------------------------------------------------------- */
 
 /* Over ipc, root is admin without a signature: every call works. */
@@ -1369,19 +1371,21 @@ Test(api, hup_to_the_network_process_keeps_the_registry)
 }
 
 /*
- * A named-pipe "end" for the same 5-tuple removes the kernel rule an API
- * flow uses: the API flow can still be ended (the rule being gone is the
- * goal), instead of staying in the table for ever.
+ * The named pipe may not end a flow the API started: its "end" for the
+ * same 5-tuple is refused and counted, the rule stays. A kernel rule gone
+ * from under a flow (deleted by hand here) does not pin the flow: it can
+ * still be ended, the rule being gone is the goal.
  */
 Test(api, a_rule_already_gone_does_not_pin_the_flow)
 {
-	char line[256];
+	char line[256], path[700];
 	struct client c;
 	struct start_req st;
 	struct simple_req s;
 	Sctag__V1__Reply *rep;
+	struct mk_key k;
 	uint64_t id;
-	int i;
+	int fd;
 
 	api_up();
 	c = ipc();
@@ -1392,9 +1396,15 @@ Test(api, a_rule_already_gone_does_not_pin_the_flow)
 	snprintf(line, sizeof(line), "end udp %s 4900 %s 5000 cms 14\n",
 	    NT_ADDR_A, NT_ADDR_B);
 	cr_assert_eq(nt_fifo_write(fifo_path, line, strlen(line)), 0);
-	for (i = 0; i < 50 && kernel_rules() != 0; i++)
-		nt_sleep_ms(100);
-	cr_assert_eq(kernel_rules(), 0, "the pipe's end did not remove the rule");
+	cr_assert_eq(counter_wait("pipe_lines_refused", 1), 1);
+	cr_assert_eq(kernel_rules(), 1, "the pipe ended the API's flow");
+
+	snprintf(path, sizeof(path), "%s/mk_rules", nt.pin_dir);
+	cr_assert_geq(fd = bpf_obj_get(path), 0);
+	cr_assert_eq(bpf_map_get_next_key(fd, NULL, &k), 0);
+	cr_assert_eq(bpf_map_delete_elem(fd, &k), 0);
+	close(fd);
+	cr_assert_eq(kernel_rules(), 0);
 	simple_req(&s, SCTAG__V1__REQUEST__CALL_END_FLOW);
 	s.ef.which_case = SCTAG__V1__END_FLOW_REQUEST__WHICH_ID;
 	s.ef.id = id;
@@ -2165,5 +2175,73 @@ Test(api, sctagctl_watch_sees_start_and_end_in_order, .timeout = 120)
 	    json_object_get(ev[1], "flow"), "id")), id);
 	for (i = 0; i < 4; i++)
 		json_decref(ev[i]);
+	api_down();
+}
+
+/*
+ * Named-pipe lines are flows of the table: listed, announced by fireflies
+ * (start and end), and their rules go to the kernel many per privileged
+ * round trip.
+ */
+Test(api, pipe_lines_are_flows_with_fireflies, .timeout = 120)
+{
+	static char lines[100 * 80], buf[2048];
+	struct ff_want w = { "start", "ipv6", NT_ADDR_A, NT_ADDR_B, 0, 5000,
+	    2, 4, NULL, NULL };
+	size_t len = 0;
+	uint64_t exchanges;
+	int coll, i, got;
+
+	api_up();
+	coll = ff_listen(NT_ADDR_B, FF_COLL6);
+	for (i = 0; i < 100; i++)
+		len += (size_t)snprintf(lines + len, sizeof(lines) - len,
+		    "start udp %s %d %s 5000 atlas 4\n", NT_ADDR_A, 7000 + i,
+		    NT_ADDR_B);
+	cr_assert_eq(nt_fifo_write(fifo_path, lines, len), 0);
+	cr_assert_eq(counter_wait("pipe_flows_started", 100), 100);
+	cr_assert_eq(table_total(), 100);
+	cr_assert_eq(kernel_rules(), 100);
+	exchanges = status_counter("pipe_exchanges");
+	cr_assert_lt(exchanges, 50, "%llu privileged exchanges for 100 lines",
+	    (unsigned long long)exchanges);
+	for (got = 0; got < 100 && ff_recv(coll, buf, sizeof(buf), 3000) > 0;
+	    got++) {
+		json_error_t je;
+		json_t *j = json_loads(strchr(buf, '{'), 0, &je);
+
+		cr_assert_not_null(j, "%s", buf);
+		w.sport = (int)json_integer_value(json_object_get(
+		    json_object_get(j, "flow-id"), "src-port"));
+		json_decref(j);
+		cr_assert(w.sport >= 7000 && w.sport < 7100);
+		ff_check(buf, &w);
+	}
+	cr_assert_eq(got, 100, "%d start fireflies", got);
+
+	len = 0;
+	for (i = 0; i < 100; i++)
+		len += (size_t)snprintf(lines + len, sizeof(lines) - len,
+		    "end udp %s %d %s 5000 atlas 4\n", NT_ADDR_A, 7000 + i,
+		    NT_ADDR_B);
+	cr_assert_eq(nt_fifo_write(fifo_path, lines, len), 0);
+	cr_assert_eq(counter_wait("pipe_flows_ended", 100), 100);
+	cr_assert_eq(table_total(), 0);
+	cr_assert_eq(kernel_rules(), 0);
+	w.state = "end";
+	for (got = 0; got < 100 && ff_recv(coll, buf, sizeof(buf), 3000) > 0;
+	    got++) {
+		json_error_t je;
+		json_t *j = json_loads(strchr(buf, '{'), 0, &je);
+
+		cr_assert_not_null(j, "%s", buf);
+		w.sport = (int)json_integer_value(json_object_get(
+		    json_object_get(j, "flow-id"), "src-port"));
+		json_decref(j);
+		ff_check(buf, &w);
+	}
+	cr_assert_eq(got, 100, "%d end fireflies", got);
+	cr_assert_eq(status_counter("pipe_lines_refused"), 0);
+	close(coll);
 	api_down();
 }
