@@ -2,6 +2,7 @@
  * events.c: see events.h.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,24 @@
 
 struct events {
 	nng_socket	sock;
+	_Atomic int	subscribers;	/* NNG's pipe events */
 	char		host[256];
 	uint64_t	seq;
 	uint64_t	run_id;
 	uint64_t	sent;
 };
+
+static void
+pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct events *e = arg;
+
+	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		e->subscribers++;
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		e->subscribers--;
+}
 
 int
 events_open(struct events **out, const char *path, const char *host,
@@ -44,7 +58,10 @@ events_open(struct events **out, const char *path, const char *host,
 		free(e);
 		return -ENOMEM;
 	}
-	if ((rv = nng_listener_create(&l, e->sock, url)) != 0 ||
+	if ((rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_ADD_POST, pipe_event,
+	    e)) != 0 || (rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_REM_POST,
+	    pipe_event, e)) != 0 ||
+	    (rv = nng_listener_create(&l, e->sock, url)) != 0 ||
 	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS,
 	    0660)) != 0 || (rv = nng_listener_start(l, 0)) != 0) {
 		snprintf(err, errlen, "events: listening on %s: %s", url,
@@ -89,6 +106,10 @@ events_flow(struct events *e, const struct reg *reg, enum flows_event ev,
 		return;
 	/* Numbered even if it can not be sent: the gap says so. */
 	e->seq++;
+	/* Nobody listens: nothing to pack (a pipe burst is 100,000 a
+	 * second). A subscriber takes the next seq as its start. */
+	if (atomic_load(&e->subscribers) <= 0)
+		return;
 	if (call_event_pack(reg, e->host, e->seq, e->run_id, kind_of(ev), f,
 	    &buf, &len) != 0) {
 		log_warn("events: no memory for event %llu",

@@ -29,8 +29,33 @@ struct dest {
 	struct log_ratelimit	 rl;		/* under ff->mtx */
 };
 
+#define FFSEND_QUEUE	256	/* datagrams sent per flush */
+#define FFSEND_RING	4096	/* events waiting for the sender thread */
+#define FFSEND_WAIT_MS	100	/* the most a caller waits for room */
+
+struct qmsg {
+	struct dest		*d;
+	struct sockaddr_storage	 to;
+	socklen_t		 tolen;
+	size_t			 len;
+	char			 buf[FF_DATAGRAM_MAX];
+};
+
 struct ffsend {
 	char			 host[CFG_HOSTNAME_MAX + 1];
+	/* The events, from any thread to the sender thread (ring). */
+	pthread_mutex_t		 rmtx;
+	pthread_cond_t		 rcv;		/* events wait */
+	pthread_cond_t		 rspace;	/* the ring has room */
+	struct ff_event		*ring;
+	size_t			 rhead, rlen;
+	int			 rstop, ridle;
+	pthread_t		 sender;
+	int			 sender_started;
+	_Atomic uint64_t	 ring_full;
+	/* The sender thread's own. */
+	struct qmsg		*q;
+	size_t			 nq;
 	int			 fd4, fd6;
 	int			 to_peer;
 	uint16_t		 peer_port;
@@ -100,6 +125,11 @@ release(struct ffsend *ff)
 	pthread_mutex_unlock(&ff->mtx);
 	if (!last)
 		return;
+	free(ff->q);
+	free(ff->ring);
+	pthread_cond_destroy(&ff->rcv);
+	pthread_cond_destroy(&ff->rspace);
+	pthread_mutex_destroy(&ff->rmtx);
 	if (ff->fd4 >= 0)
 		close(ff->fd4);
 	if (ff->fd6 >= 0)
@@ -166,6 +196,8 @@ resolver_main(void *arg)
 	return NULL;
 }
 
+static void *sender_main(void *);
+
 int
 ffsend_new(const struct ffsend_opts *o, struct ffsend **out, char *err,
     size_t errlen)
@@ -185,6 +217,16 @@ ffsend_new(const struct ffsend_opts *o, struct ffsend **out, char *err,
 	}
 	ff->fd4 = ff->fd6 = -1;
 	ff->refs = 1;
+	if ((ff->q = calloc(FFSEND_QUEUE, sizeof(*ff->q))) == NULL ||
+	    (ff->ring = calloc(FFSEND_RING, sizeof(*ff->ring))) == NULL) {
+		free(ff->q);
+		free(ff);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&ff->rmtx, NULL);
+	pthread_cond_init(&ff->rcv, NULL);
+	pthread_cond_init(&ff->rspace, NULL);
 	ff->to_peer = c->ff_to_peer;
 	ff->peer_port = (uint16_t)c->ff_peer_port;
 	ff->resolve_s = c->ff_resolve ? c->ff_resolve : CFG_FF_RESOLVE_DEFAULT;
@@ -218,6 +260,12 @@ ffsend_new(const struct ffsend_opts *o, struct ffsend **out, char *err,
 		rc = ff->fd6;
 		goto fail;
 	}
+	if ((rc = pthread_create(&ff->sender, NULL, sender_main, ff)) != 0) {
+		snprintf(err, errlen, "sender thread: %s", strerror(rc));
+		rc = -rc;
+		goto fail;
+	}
+	ff->sender_started = 1;
 	if (ff->named > 0) {
 		ff->refs++;
 		if ((rc = pthread_create(&t, NULL, resolver_main, ff)) != 0) {
@@ -241,6 +289,14 @@ ffsend_free(struct ffsend *ff)
 {
 	if (ff == NULL)
 		return;
+	/* The sender sends what waits, then stops. */
+	if (ff->sender_started) {
+		pthread_mutex_lock(&ff->rmtx);
+		ff->rstop = 1;
+		pthread_cond_signal(&ff->rcv);
+		pthread_mutex_unlock(&ff->rmtx);
+		pthread_join(ff->sender, NULL);
+	}
 	/* The resolver may sit in getaddrinfo: it frees when it is back. */
 	pthread_mutex_lock(&ff->mtx);
 	ff->stopping = 1;
@@ -250,14 +306,11 @@ ffsend_free(struct ffsend *ff)
 }
 
 static void
-send_to(struct ffsend *ff, struct dest *d, const struct sockaddr *sa,
-    socklen_t alen, const char *buf, size_t len)
+sent(struct ffsend *ff, struct dest *d, int fd, ssize_t n, size_t len)
 {
 	unsigned long suppressed;
-	int fd = sa->sa_family == AF_INET6 ? ff->fd6 : ff->fd4, say;
-	ssize_t n;
+	int say;
 
-	n = fd < 0 ? -1 : sendto(fd, buf, len, 0, sa, alen);
 	if (n == (ssize_t)len) {
 		d->sent++;
 		return;
@@ -270,6 +323,72 @@ send_to(struct ffsend *ff, struct dest *d, const struct sockaddr *sa,
 	if (say)
 		log_warn("fireflies: to %s: %s (%lu more not logged)",
 		    d->name, strerror(d->last_errno), suppressed);
+}
+
+/* The kept datagrams of one socket, many per system call. */
+static void
+flush_fd(struct ffsend *ff, int family)
+{
+	struct mmsghdr mm[64];
+	struct iovec iov[64];
+	struct qmsg *m[64];
+	size_t i, k = 0;
+	int fd = family == AF_INET6 ? ff->fd6 : ff->fd4, r, j;
+
+	for (i = 0; i <= ff->nq; i++) {
+		if (i < ff->nq && ff->q[i].to.ss_family == family) {
+			m[k] = &ff->q[i];
+			iov[k].iov_base = m[k]->buf;
+			iov[k].iov_len = m[k]->len;
+			memset(&mm[k], 0, sizeof(mm[k]));
+			mm[k].msg_hdr.msg_name = &m[k]->to;
+			mm[k].msg_hdr.msg_namelen = m[k]->tolen;
+			mm[k].msg_hdr.msg_iov = &iov[k];
+			mm[k].msg_hdr.msg_iovlen = 1;
+			k++;
+		}
+		if (k == 0 || (k < 64 && i < ff->nq))
+			continue;
+		for (j = 0; j < (int)k; ) {
+			r = fd < 0 ? -1 : sendmmsg(fd, mm + j, (unsigned)(k -
+			    (size_t)j), 0);
+			if (r <= 0) {
+				/* The one that failed; on with the rest. */
+				sent(ff, m[j]->d, fd, -1, m[j]->len);
+				j++;
+				continue;
+			}
+			for (; r > 0; r--, j++)
+				sent(ff, m[j]->d, fd, (ssize_t)m[j]->len,
+				    m[j]->len);
+		}
+		k = 0;
+	}
+}
+
+/* The sender thread: what it kept, many per system call. */
+static void
+flush(struct ffsend *ff)
+{
+	flush_fd(ff, AF_INET6);
+	flush_fd(ff, AF_INET);
+	ff->nq = 0;
+}
+
+static void
+send_to(struct ffsend *ff, struct dest *d, const struct sockaddr *sa,
+    socklen_t alen, const char *buf, size_t len)
+{
+	struct qmsg *m;
+
+	if (ff->nq == FFSEND_QUEUE)
+		flush(ff);
+	m = &ff->q[ff->nq++];
+	m->d = d;
+	memcpy(&m->to, sa, alen);
+	m->tolen = alen;
+	memcpy(m->buf, buf, len);
+	m->len = len;
 }
 
 /* The flow's remote end: dst of the rule, on the peer port. */
@@ -293,8 +412,9 @@ peer_addr(const struct ffsend *ff, const struct ff_flow *f,
 	return sizeof(*s6);
 }
 
-void
-ffsend_event(struct ffsend *ff, const struct ff_event *ev)
+/* One event into datagrams (the sender thread). */
+static void
+announce(struct ffsend *ff, const struct ff_event *ev)
 {
 	struct sockaddr_storage sa;
 	unsigned long suppressed;
@@ -303,8 +423,6 @@ ffsend_event(struct ffsend *ff, const struct ff_event *ev)
 	size_t i, len;
 	int say;
 
-	if (ff == NULL)
-		return;
 	if (ff_format(ev, ff->host, "sctagd", buf, sizeof(buf), &len, err,
 	    sizeof(err)) != 0) {
 		ff->bad_events++;
@@ -336,6 +454,81 @@ ffsend_event(struct ffsend *ff, const struct ff_event *ev)
 		alen = peer_addr(ff, &ev->flow, &sa);
 		send_to(ff, &ff->peer, (struct sockaddr *)&sa, alen, buf, len);
 	}
+}
+
+/*
+ * Formatting and sending are this thread's, not the caller's: a burst of
+ * starts (a pipe read, a Batch) costs the caller a copy each.
+ */
+static void *
+sender_main(void *arg)
+{
+	struct ff_event batch[64];
+	struct ffsend *ff = arg;
+	size_t i, n;
+	int stop;
+
+	for (;;) {
+		pthread_mutex_lock(&ff->rmtx);
+		while (ff->rlen == 0 && !ff->rstop) {
+			ff->ridle = 1;
+			pthread_cond_wait(&ff->rcv, &ff->rmtx);
+		}
+		ff->ridle = 0;
+		for (n = 0; n < 64 && ff->rlen > 0; n++) {
+			batch[n] = ff->ring[ff->rhead];
+			ff->rhead = (ff->rhead + 1) % FFSEND_RING;
+			ff->rlen--;
+		}
+		stop = ff->rstop && ff->rlen == 0;
+		if (n > 0)
+			pthread_cond_broadcast(&ff->rspace);
+		pthread_mutex_unlock(&ff->rmtx);
+		for (i = 0; i < n; i++)
+			announce(ff, &batch[i]);
+		flush(ff);
+		if (stop)
+			return NULL;
+	}
+}
+
+void
+ffsend_event(struct ffsend *ff, const struct ff_event *ev)
+{
+	struct timespec until;
+	int wake = 0;
+
+	if (ff == NULL)
+		return;
+	pthread_mutex_lock(&ff->rmtx);
+	if (ff->rlen == FFSEND_RING) {
+		/*
+		 * A burst bigger than the ring: wait a little for the sender
+		 * (the pipe is then read more slowly, which loses nothing),
+		 * never long (FFSEND_WAIT_MS); then count and drop.
+		 */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += FFSEND_WAIT_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (ff->rlen == FFSEND_RING &&
+		    pthread_cond_timedwait(&ff->rspace, &ff->rmtx,
+		    &until) != ETIMEDOUT)
+			;
+	}
+	if (ff->rlen == FFSEND_RING)
+		ff->ring_full++;
+	else {
+		ff->ring[(ff->rhead + ff->rlen) % FFSEND_RING] = *ev;
+		ff->rlen++;
+		wake = ff->ridle;
+		ff->ridle = 0;
+	}
+	pthread_mutex_unlock(&ff->rmtx);
+	if (wake)
+		pthread_cond_signal(&ff->rcv);
 }
 
 static void
@@ -378,5 +571,5 @@ ffsend_totals(struct ffsend *ff, uint64_t *sent, uint64_t *errors,
 	}
 	*sent += ff->peer.sent;
 	*errors += ff->peer.errors;
-	*bad_events = ff->bad_events;
+	*bad_events = ff->bad_events + ff->ring_full;
 }

@@ -3,7 +3,12 @@
  *
  * One UDP datagram per event (common/firefly.h builds it) to every
  * collector of the configuration and, when asked, to the flow's remote
- * peer. One non-blocking socket per family; a send never waits: a full
+ * peer. ffsend_event only copies the event into a ring (FFSEND_RING, a
+ * full ring is counted and drops); a thread of its own formats and sends,
+ * many datagrams per sendmmsg(2): a pipe read or a Batch announces
+ * hundreds of flows at once, and formatting and one system call (one
+ * wake-up of a local collector) each were most of their cost. One
+ * non-blocking socket per family; a send never waits: a full
  * socket buffer or an unreachable collector is counted against that
  * destination and the datagram is dropped. Collectors given by name are
  * resolved by a thread of their own, at the start and every
@@ -47,9 +52,10 @@ void ffsend_free(struct ffsend *);
 /* Announce ev to every destination. */
 void ffsend_event(struct ffsend *, const struct ff_event *);
 
+
 /* Destinations' counts, the peers' last; how many were written. */
 size_t ffsend_stats(struct ffsend *, struct ffsend_stats *, size_t max);
-/* Totals over every destination. */
+/* Totals over every destination; bad_events counts ring overflows too. */
 void ffsend_totals(struct ffsend *, uint64_t *sent, uint64_t *errors,
     uint64_t *unresolved, uint64_t *bad_events);
 

@@ -139,29 +139,6 @@ pathf(char *buf, size_t len, const char *fmt, ...)
 	return 0;
 }
 
-static int
-sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (rc < 0 || (size_t)rc >= sizeof(cmd))
-		return -1;
-	rc = system(cmd);
-	if (rc != 0) {
-		fprintf(stderr, "bench_api: '%s' failed (%d)\n", cmd, rc);
-		return -1;
-	}
-	return 0;
-}
-
 /* The q-quantile (0..1) of v[0..n-1], sorted in place; nearest rank. */
 static double
 quantile(double *v, long n, double q)
@@ -200,16 +177,16 @@ cleanup(void)
 		g.pid = 0;
 	}
 	if (g.ns_made) {
-		sh("ip netns del %s", g.ns);
+		bench_sh("ip netns del %s", g.ns);
 		g.ns_made = 0;
 	}
 	/* sctagd removes its pins on a clean stop; after a kill we do. */
 	if (g.pin_base[0]) {
-		sh("rm -rf '%s'", g.pin_base);
+		bench_sh("rm -rf '%s'", g.pin_base);
 		g.pin_base[0] = '\0';
 	}
 	if (g.dir[0]) {
-		sh("rm -rf '%s'", g.dir);
+		bench_sh("rm -rf '%s'", g.dir);
 		g.dir[0] = '\0';
 	}
 }
@@ -225,7 +202,7 @@ ns_enter(void)
 	int fd;
 
 	snprintf(g.ns, sizeof(g.ns), "sctagapi%d", (int)getpid());
-	if (sh("ip netns add %s", g.ns) != 0)
+	if (bench_sh("ip netns add %s", g.ns) != 0)
 		return -1;
 	g.ns_made = 1;
 	if (pathf(path, sizeof(path), "/var/run/netns/%s", g.ns) != 0)
@@ -239,9 +216,9 @@ ns_enter(void)
 		return -1;
 	}
 	close(fd);
-	if (sh("ip link set lo up") != 0 ||
-	    sh("ip link add %s type veth peer name %s", VETH_A, VETH_B) != 0 ||
-	    sh("ip link set %s up && ip link set %s up", VETH_A, VETH_B) != 0)
+	if (bench_sh("ip link set lo up") != 0 ||
+	    bench_sh("ip link add %s type veth peer name %s", VETH_A, VETH_B) != 0 ||
+	    bench_sh("ip link set %s up && ip link set %s up", VETH_A, VETH_B) != 0)
 		return -1;
 	return 0;
 }
@@ -262,11 +239,11 @@ files_make(char *cfg, size_t cfglen)
 	/* The network process ("nobody") must reach its socket and keys. */
 	if (chmod(g.dir, 0711) != 0)
 		return -1;
-	if (sh("sh %s/certs/mkcerts.sh -d %s ca >/dev/null", SCTAG_SOURCE_DIR,
+	if (bench_sh("sh %s/certs/mkcerts.sh -d %s ca >/dev/null", SCTAG_SOURCE_DIR,
 	    g.dir) != 0 ||
-	    sh("sh %s/certs/mkcerts.sh -d %s agent %s ::1 >/dev/null",
+	    bench_sh("sh %s/certs/mkcerts.sh -d %s agent %s ::1 >/dev/null",
 	    SCTAG_SOURCE_DIR, g.dir, HOST) != 0 ||
-	    sh("sh %s/certs/mkcerts.sh -d %s client bench >/dev/null",
+	    bench_sh("sh %s/certs/mkcerts.sh -d %s client bench >/dev/null",
 	    SCTAG_SOURCE_DIR, g.dir) != 0)
 		return -1;
 	if (pathf(g.ca, sizeof(g.ca), "%s/ca.crt", g.dir) ||
@@ -339,7 +316,7 @@ static void
 log_dump(void)
 {
 	fprintf(stderr, "--- sctagd log (%s) ---\n", g.log);
-	sh("tail -n 40 '%s' >&2", g.log);
+	bench_sh("tail -n 40 '%s' >&2", g.log);
 }
 
 /* sctagd, in this namespace; ready when its pipe and ipc socket are. */
@@ -390,46 +367,6 @@ agent_start(const char *cfg)
 	return -1;
 }
 
-/* VmRSS and VmHWM in KiB and the uid of pid; -1 when unreadable. */
-static int
-proc_mem(pid_t pid, long *rss, long *hwm, long *uid)
-{
-	char path[64], line[256];
-	FILE *f;
-
-	*rss = *hwm = *uid = -1;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			*rss = strtol(line + 6, NULL, 10);
-		else if (strncmp(line, "VmHWM:", 6) == 0)
-			*hwm = strtol(line + 6, NULL, 10);
-		else if (strncmp(line, "Uid:", 4) == 0)
-			*uid = strtol(line + 4, NULL, 10);
-	}
-	fclose(f);
-	return *rss < 0 ? -1 : 0;
-}
-
-static pid_t
-agent_child(void)
-{
-	char path[96];
-	long c = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)g.pid,
-	    (int)g.pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	if (fscanf(f, "%ld", &c) != 1)
-		c = -1;
-	fclose(f);
-	return (pid_t)c;
-}
-
 struct mem {
 	const char	*when;
 	long		 rss[2], hwm[2], uid[2];
@@ -449,9 +386,10 @@ mem_record(const char *when)
 		return;
 	m = &mems[nmems++];
 	m->when = when;
-	proc_mem(g.pid, &m->rss[0], &m->hwm[0], &m->uid[0]);
-	proc_mem(agent_child(), &m->rss[1], &m->hwm[1], &m->uid[1]);
-	proc_mem(getpid(), &m->bench_rss, &uid, &uid);
+	bench_proc_mem(g.pid, &m->rss[0], &m->hwm[0], &m->uid[0]);
+	bench_proc_mem(bench_first_child(g.pid), &m->rss[1], &m->hwm[1],
+	    &m->uid[1]);
+	bench_proc_mem(getpid(), &m->bench_rss, &uid, &uid);
 }
 
 /* Keys in the kernel's exact-rule map, as pinned by the agent; -1 on error. */

@@ -1,4 +1,8 @@
 /* bench_util.c: see bench_util.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "bench_util.h"
@@ -27,4 +31,63 @@ bench_cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return (x > y) - (x < y);
+}
+
+int
+bench_sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (rc < 0 || (size_t)rc >= sizeof(cmd))
+		return -1;
+	rc = system(cmd);
+	if (rc != 0) {
+		fprintf(stderr, "bench: '%s' failed (%d)\n", cmd, rc);
+		return -1;
+	}
+	return 0;
+}
+
+int
+bench_proc_mem(pid_t pid, long *rss, long *hwm, long *uid)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	*rss = *hwm = *uid = -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			*rss = strtol(line + 6, NULL, 10);
+		else if (strncmp(line, "VmHWM:", 6) == 0)
+			*hwm = strtol(line + 6, NULL, 10);
+		else if (strncmp(line, "Uid:", 4) == 0)
+			*uid = strtol(line + 4, NULL, 10);
+	}
+	fclose(f);
+	return *rss < 0 ? -1 : 0;
+}
+
+pid_t
+bench_first_child(pid_t pid)
+{
+	char path[96];
+	long c = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+	    (int)pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	if (fscanf(f, "%ld", &c) != 1)
+		c = -1;
+	fclose(f);
+	return (pid_t)c;
 }

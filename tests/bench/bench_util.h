@@ -6,6 +6,7 @@
 #define SCTAG_BENCH_UTIL_H
 
 #include <signal.h>
+#include <sys/types.h>
 
 /* Set by bench_on_signal; the loops check it to stop early and clean up. */
 extern volatile sig_atomic_t bench_stop;
@@ -14,5 +15,14 @@ void bench_on_signal(int);
 double bench_now_s(void);
 /* qsort comparison of doubles, ascending. */
 int bench_cmp_double(const void *, const void *);
+
+/* Run a shell command; 0, or -1 (said on stderr) if it failed. */
+int bench_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* VmRSS and VmHWM in KiB and the uid of pid; -1 when unreadable. */
+int bench_proc_mem(pid_t pid, long *rss, long *hwm, long *uid);
+
+/* The first child of pid (sctagd's network process), or -1. */
+pid_t bench_first_child(pid_t pid);
 
 #endif /* SCTAG_BENCH_UTIL_H */
