@@ -295,23 +295,6 @@ files_make(char *cfg, size_t cfglen)
 	return 0;
 }
 
-static int
-log_has(const char *needle)
-{
-	static char buf[1 << 16];
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(g.log, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return strstr(buf, needle) != NULL;
-}
-
 static void
 log_dump(void)
 {
@@ -358,7 +341,7 @@ agent_start(const char *cfg)
 			return -1;
 		}
 		if (stat(g.fifo, &st) == 0 && S_ISFIFO(st.st_mode) &&
-		    log_has("api: ipc://"))
+		    bench_file_has(g.log, "api: ipc://"))
 			return 0;
 		usleep(10000);
 	}

@@ -126,21 +126,6 @@ setup(char *cfg, size_t cfglen)
 }
 
 static int
-log_has(const char *needle)
-{
-	static char buf[1 << 16];
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(g.log, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	return strstr(buf, needle) != NULL;
-}
-
-static int
 agent_start(const char *cfg)
 {
 	const char *argv[] = { SCTAGD_PATH, "-f", "-c", cfg, "-i", VETH_A,
@@ -163,7 +148,7 @@ agent_start(const char *cfg)
 	}
 	close(fd);
 	for (i = 0; i < 2000 && !bench_stop; i++) {
-		if (stat(g.fifo, &st) == 0 && log_has("api: ipc://"))
+		if (stat(g.fifo, &st) == 0 && bench_file_has(g.log, "api: ipc://"))
 			return 0;
 		usleep(10000);
 	}

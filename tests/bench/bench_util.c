@@ -1,9 +1,11 @@
 /* bench_util.c: see bench_util.h. */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench_util.h"
 
@@ -90,4 +92,21 @@ bench_first_child(pid_t pid)
 		c = -1;
 	fclose(f);
 	return (pid_t)c;
+}
+
+int
+bench_file_has(const char *path, const char *needle)
+{
+	static char buf[1 << 16];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
 }

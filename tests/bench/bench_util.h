@@ -22,6 +22,9 @@ int bench_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* VmRSS and VmHWM in KiB and the uid of pid; -1 when unreadable. */
 int bench_proc_mem(pid_t pid, long *rss, long *hwm, long *uid);
 
+/* Does the first 64 KiB of the file at path (a log) hold needle? */
+int bench_file_has(const char *path, const char *needle);
+
 /* The first child of pid (sctagd's network process), or -1. */
 pid_t bench_first_child(pid_t pid);
 
