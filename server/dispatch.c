@@ -132,13 +132,16 @@ dispatch_lock(struct dispatch *d)
 	atomic_store(&d->main_waiting, 0);
 }
 
-static void serve(struct dispatch *);
+static void kick(struct dispatch *);
+static int queued(struct dispatch *);
 
 void
 dispatch_unlock(struct dispatch *d)
 {
 	pthread_mutex_unlock(&d->lock);
-	serve(d);	/* what queued meanwhile */
+	/* What queued meanwhile: a worker's (never the main loop's). */
+	if (queued(d))
+		kick(d);
 }
 
 #define GRBUF_MAX	(1 << 20)	/* a group of some 50,000 members */
@@ -457,7 +460,7 @@ serve(struct dispatch *d)
 	struct group_call g[GROUP_MAX];
 	size_t i, n;
 
-	while (!atomic_load(&d->main_waiting) && queued(d) &&
+	while (!atomic_load(&d->main_waiting) && !d->stopping && queued(d) &&
 	    pthread_mutex_trylock(&d->lock) == 0) {
 		n = take(d, j, GROUP_MAX);
 		run_jobs(d, j, g, n);

@@ -85,7 +85,7 @@ struct dispatch {
 	pthread_cond_t		 wcv;		/* with qlock */
 	struct dispatch_raw	*rhead, *rtail;
 	int			 kicks;
-	int			 stopping;
+	_Atomic int		 stopping;	/* set under qlock */
 	pthread_t		 workers[DISPATCH_WORKERS_MAX];
 	int			 nworkers;
 };

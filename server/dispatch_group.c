@@ -121,10 +121,15 @@ group_apply(struct dispatch *d, struct group_call *g, size_t n)
 	if (k == 0)
 		return;
 	/*
-	 * A channel error leaves the rc of what did not go through at
-	 * -ENOENT: those calls make their own change (and see the error).
+	 * A channel error (a timeout, the process gone): nothing is known
+	 * to be done, so every call makes its own change and sees the
+	 * error. (-ENOENT left in rc would read as "already deleted".)
 	 */
-	(void)priv_rules_many(d->priv, ops, rules, k, rc, got);
+	if (priv_rules_many(d->priv, ops, rules, k, rc, got) != 0) {
+		for (i = 0; i < k; i++)
+			g[idx[i]].prep.rc = -ENOENT;
+		return;
+	}
 	for (i = 0; i < k; i++) {
 		struct dispatch_prep *p = &g[idx[i]].prep;
 

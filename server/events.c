@@ -30,7 +30,9 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	struct events *e = arg;
 
 	(void)p;
-	if (ev == NNG_PIPE_EV_ADD_POST)
+	/* ADD_PRE: REM_POST comes for every pipe that had it, also one
+	 * refused before ADD_POST (not a SUB). */
+	if (ev == NNG_PIPE_EV_ADD_PRE)
 		e->subscribers++;
 	else if (ev == NNG_PIPE_EV_REM_POST)
 		e->subscribers--;
@@ -58,7 +60,7 @@ events_open(struct events **out, const char *path, const char *host,
 		free(e);
 		return -ENOMEM;
 	}
-	if ((rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_ADD_POST, pipe_event,
+	if ((rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_ADD_PRE, pipe_event,
 	    e)) != 0 || (rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_REM_POST,
 	    pipe_event, e)) != 0 ||
 	    (rv = nng_listener_create(&l, e->sock, url)) != 0 ||

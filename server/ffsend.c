@@ -50,6 +50,7 @@ struct ffsend {
 	struct ff_event		*ring;
 	size_t			 rhead, rlen;
 	int			 rstop, ridle;
+	int			 rstalled;	/* waited in vain: drop */
 	pthread_t		 sender;
 	int			 sender_started;
 	_Atomic uint64_t	 ring_full;
@@ -272,8 +273,8 @@ ffsend_new(const struct ffsend_opts *o, struct ffsend **out, char *err,
 			ff->refs--;
 			snprintf(err, errlen, "resolver thread: %s",
 			    strerror(rc));
-			rc = -rc;
-			goto fail;
+			ffsend_free(ff);	/* stops the sender first */
+			return -rc;
 		}
 		pthread_detach(t);
 	}
@@ -481,8 +482,10 @@ sender_main(void *arg)
 			ff->rlen--;
 		}
 		stop = ff->rstop && ff->rlen == 0;
-		if (n > 0)
+		if (n > 0) {
+			ff->rstalled = 0;
 			pthread_cond_broadcast(&ff->rspace);
+		}
 		pthread_mutex_unlock(&ff->rmtx);
 		for (i = 0; i < n; i++)
 			announce(ff, &batch[i]);
@@ -501,11 +504,13 @@ ffsend_event(struct ffsend *ff, const struct ff_event *ev)
 	if (ff == NULL)
 		return;
 	pthread_mutex_lock(&ff->rmtx);
-	if (ff->rlen == FFSEND_RING) {
+	if (ff->rlen == FFSEND_RING && !ff->rstalled) {
 		/*
 		 * A burst bigger than the ring: wait a little for the sender
 		 * (the pipe is then read more slowly, which loses nothing),
-		 * never long (FFSEND_WAIT_MS); then count and drop.
+		 * never long (FFSEND_WAIT_MS); then count and drop. A sender
+		 * that did not move in that time is stalled: until it moves
+		 * again, nobody waits (the caller may hold the state lock).
 		 */
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += FFSEND_WAIT_MS * 1000000L;
@@ -517,6 +522,8 @@ ffsend_event(struct ffsend *ff, const struct ff_event *ev)
 		    pthread_cond_timedwait(&ff->rspace, &ff->rmtx,
 		    &until) != ETIMEDOUT)
 			;
+		if (ff->rlen == FFSEND_RING)
+			ff->rstalled = 1;
 	}
 	if (ff->rlen == FFSEND_RING)
 		ff->ring_full++;

@@ -634,7 +634,9 @@ netproc_run(const struct netproc_opts *o)
 		log_err("fireflies: %s", err);
 		goto out;
 	}
-	n.d.ffl = n.ffl;
+	state_lock(&n);
+	n.d.ffl = n.ffl;	/* GetStatus reads it */
+	state_unlock(&n);
 	nffl = fflisten_fds(n.ffl, ffl_fds, CFG_MAX_LISTEN);
 	if (n.d.flows != NULL && sockdiag_open(&n.sd, err, sizeof(err)) != 0)
 		log_warn("flows will not end when their connection closes: "

@@ -19,6 +19,9 @@ spec_of(const struct pipe_event *ev, struct flowreq_spec *s)
 	s->rule = ev->fs.rule;
 	s->family = ev->fs.family;
 	s->markable = ev->fs.family == AF_INET6;
+	/* What flowreq_parse does: an IPv4 flow has nothing to mark. */
+	if (!s->markable)
+		s->rule.strategy = MK_STRAT_NONE;
 }
 
 /* The kernel change a line will make, as the table will decide it. */

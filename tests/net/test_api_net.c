@@ -2242,6 +2242,19 @@ Test(api, pipe_lines_are_flows_with_fireflies, .timeout = 120)
 	}
 	cr_assert_eq(got, 100, "%d end fireflies", got);
 	cr_assert_eq(status_counter("pipe_lines_refused"), 0);
+
+	/* IPv4: a flow of the table (not markable), and its firefly. */
+	len = (size_t)snprintf(lines, sizeof(lines), "start udp " V4_A
+	    " 7200 " V4_B " 5000 atlas 4\n");
+	cr_assert_eq(nt_fifo_write(fifo_path, lines, len), 0);
+	cr_assert_eq(counter_wait("pipe_flows_started", 101), 101);
+	cr_assert_eq(status_counter("pipe_lines_refused"), 0);
+	cr_assert_eq(table_total(), 1);
+	cr_assert_eq(kernel_rules(), 0);
+	cr_assert_gt(ff_recv(coll, buf, sizeof(buf), 3000), 0);
+	w = (struct ff_want){ "start", "ipv4", V4_A, V4_B, 7200, 5000, 2, 4,
+	    NULL, NULL };
+	ff_check(buf, &w);
 	close(coll);
 	api_down();
 }
