@@ -342,8 +342,12 @@ bad:
 	    "0000..0777, like \"0620\")", q);
 }
 
+typedef int cfg_key_fn(struct cparse *, const char *, json_t *,
+    struct cfg *);
+
+/* An object whose keys fn parses (and names when unknown). */
 static int
-parse_pipe(struct cparse *px, json_t *v, struct cfg *c)
+parse_section(struct cparse *px, json_t *v, struct cfg *c, cfg_key_fn *fn)
 {
 	const char	*key;
 	json_t		*e;
@@ -353,22 +357,29 @@ parse_pipe(struct cparse *px, json_t *v, struct cfg *c)
 		return type_err(px, "an object", v);
 	json_object_foreach(v, key, e) {
 		push_key(px, key);
-		if (strcmp(key, "enabled") == 0)
-			rc = parse_bool(px, e, &c->pipe_enabled);
-		else if (strcmp(key, "path") == 0)
-			rc = parse_abspath(px, e, &c->pipe_path, 0);
-		else if (strcmp(key, "group") == 0)
-			rc = parse_group(px, e, c);
-		else if (strcmp(key, "mode") == 0)
-			rc = parse_mode(px, e, c);
-		else
-			rc = cerr(px, "unknown key (expected enabled, path, "
-			    "group or mode)");
+		rc = fn(px, key, e, c);
 		pop(px);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
+}
+
+/* A key of "pipe"; a section of parse_section. */
+static int
+pipe_key(struct cparse *px, const char *key, json_t *e, struct cfg *c)
+{
+	if (strcmp(key, "enabled") == 0)
+		return parse_bool(px, e, &c->pipe_enabled);
+	else if (strcmp(key, "path") == 0)
+		return parse_abspath(px, e, &c->pipe_path, 0);
+	else if (strcmp(key, "group") == 0)
+		return parse_group(px, e, c);
+	else if (strcmp(key, "mode") == 0)
+		return parse_mode(px, e, c);
+	else
+		return cerr(px, "unknown key (expected enabled, path, "
+		    "group or mode)");
 }
 
 static int
@@ -456,68 +467,44 @@ parse_tls(struct cparse *px, json_t *v, struct cfg *c)
 	return 0;
 }
 
+/* A key of "api"; a section of parse_section. */
 static int
-parse_api(struct cparse *px, json_t *v, struct cfg *c)
+api_key(struct cparse *px, const char *key, json_t *e, struct cfg *c)
 {
-	const char	*key;
-	json_t		*e;
-	int		 rc;
-
-	if (!json_is_object(v))
-		return type_err(px, "an object", v);
-	json_object_foreach(v, key, e) {
-		push_key(px, key);
-		if (strcmp(key, "ipc") == 0)
-			rc = parse_abspath(px, e, &c->api_ipc, 1);
-		else if (strcmp(key, "admin_group") == 0)
-			rc = json_is_null(e) ?
-			    cfg_set_string(&c->api_admin_group, NULL) :
-			    parse_account(px, e, &c->api_admin_group, "group",
-			    0);
-		else if (strcmp(key, "authorized_keys") == 0)
-			rc = parse_abspath(px, e, &c->api_keys, 1);
-		else if (strcmp(key, "flow_capacity") == 0)
-			rc = parse_range(px, e, 1, CFG_FLOWS_MAX,
-			    &c->api_flows);
-		else if (strcmp(key, "tls") == 0)
-			rc = parse_tls(px, e, c);
-		else if (strcmp(key, "events") == 0)
-			rc = parse_bool(px, e, &c->api_events);
-		else
-			rc = cerr(px, "unknown key (expected ipc, admin_group, "
-			    "authorized_keys, flow_capacity, tls or events)");
-		pop(px);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	if (strcmp(key, "ipc") == 0)
+		return parse_abspath(px, e, &c->api_ipc, 1);
+	else if (strcmp(key, "admin_group") == 0)
+		return json_is_null(e) ?
+		    cfg_set_string(&c->api_admin_group, NULL) :
+		    parse_account(px, e, &c->api_admin_group, "group",
+		    0);
+	else if (strcmp(key, "authorized_keys") == 0)
+		return parse_abspath(px, e, &c->api_keys, 1);
+	else if (strcmp(key, "flow_capacity") == 0)
+		return parse_range(px, e, 1, CFG_FLOWS_MAX,
+		    &c->api_flows);
+	else if (strcmp(key, "tls") == 0)
+		return parse_tls(px, e, c);
+	else if (strcmp(key, "events") == 0)
+		return parse_bool(px, e, &c->api_events);
+	else
+		return cerr(px, "unknown key (expected ipc, admin_group, "
+		    "authorized_keys, flow_capacity, tls or events)");
 }
 
+/* A key of "marker"; a section of parse_section. */
 static int
-parse_marker(struct cparse *px, json_t *v, struct cfg *c)
+marker_key(struct cparse *px, const char *key, json_t *e, struct cfg *c)
 {
-	const char	*key;
-	json_t		*e;
-	int		 rc;
-
-	if (!json_is_object(v))
-		return type_err(px, "an object", v);
-	json_object_foreach(v, key, e) {
-		push_key(px, key);
-		if (strcmp(key, "capacity") == 0)
-			rc = parse_capacity(px, e, c);
-		else if (strcmp(key, "pin_dir") == 0)
-			rc = parse_abspath(px, e, &c->pin_dir, 0);
-		else if (strcmp(key, "keep_on_exit") == 0)
-			rc = parse_bool(px, e, &c->keep_on_exit);
-		else
-			rc = cerr(px, "unknown key (expected capacity, "
-			    "pin_dir or keep_on_exit)");
-		pop(px);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	if (strcmp(key, "capacity") == 0)
+		return parse_capacity(px, e, c);
+	else if (strcmp(key, "pin_dir") == 0)
+		return parse_abspath(px, e, &c->pin_dir, 0);
+	else if (strcmp(key, "keep_on_exit") == 0)
+		return parse_bool(px, e, &c->keep_on_exit);
+	else
+		return cerr(px, "unknown key (expected capacity, "
+		    "pin_dir or keep_on_exit)");
 }
 
 /* A registry name or id; checked against the registry elsewhere. */
@@ -751,49 +738,37 @@ check_prefix(const char *s, char *err, size_t errlen)
 	return cfg_prefix_parse(s, a, &plen, err, errlen);
 }
 
+/* A key of "fireflies"; a section of parse_section. */
 static int
-parse_fireflies(struct cparse *px, json_t *v, struct cfg *c)
+fireflies_key(struct cparse *px, const char *key, json_t *e, struct cfg *c)
 {
-	const char	*key;
-	json_t		*e;
-	int		 rc;
-
-	if (!json_is_object(v))
-		return type_err(px, "an object", v);
-	json_object_foreach(v, key, e) {
-		push_key(px, key);
-		if (strcmp(key, "enabled") == 0)
-			rc = parse_bool(px, e, &c->ff_enabled);
-		else if (strcmp(key, "collectors") == 0)
-			rc = parse_strings(px, e, c->ff_collectors,
-			    &c->nff_collectors, CFG_MAX_COLLECTORS,
-			    "an array of \"HOST[:PORT]\" strings",
-			    check_collector);
-		else if (strcmp(key, "to_peer") == 0)
-			rc = parse_bool(px, e, &c->ff_to_peer);
-		else if (strcmp(key, "peer_port") == 0)
-			rc = parse_range(px, e, 1, 65535, &c->ff_peer_port);
-		else if (strcmp(key, "interval") == 0)
-			rc = parse_range(px, e, 0, 86400, &c->ff_interval);
-		else if (strcmp(key, "resolve_every") == 0)
-			rc = parse_range(px, e, 10, 86400, &c->ff_resolve);
-		else if (strcmp(key, "listen") == 0)
-			rc = parse_strings(px, e, c->ff_listen, &c->nff_listen,
-			    CFG_MAX_LISTEN, "an array of \"ADDR:PORT\" "
-			    "strings", check_listen);
-		else if (strcmp(key, "allow") == 0)
-			rc = parse_strings(px, e, c->ff_allow, &c->nff_allow,
-			    CFG_MAX_ALLOW, "an array of \"ADDR[/LEN]\" "
-			    "strings", check_prefix);
-		else
-			rc = cerr(px, "unknown key (expected enabled, "
-			    "collectors, to_peer, peer_port, interval, "
-			    "resolve_every, listen or allow)");
-		pop(px);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	if (strcmp(key, "enabled") == 0)
+		return parse_bool(px, e, &c->ff_enabled);
+	else if (strcmp(key, "collectors") == 0)
+		return parse_strings(px, e, c->ff_collectors,
+		    &c->nff_collectors, CFG_MAX_COLLECTORS,
+		    "an array of \"HOST[:PORT]\" strings",
+		    check_collector);
+	else if (strcmp(key, "to_peer") == 0)
+		return parse_bool(px, e, &c->ff_to_peer);
+	else if (strcmp(key, "peer_port") == 0)
+		return parse_range(px, e, 1, 65535, &c->ff_peer_port);
+	else if (strcmp(key, "interval") == 0)
+		return parse_range(px, e, 0, 86400, &c->ff_interval);
+	else if (strcmp(key, "resolve_every") == 0)
+		return parse_range(px, e, 10, 86400, &c->ff_resolve);
+	else if (strcmp(key, "listen") == 0)
+		return parse_strings(px, e, c->ff_listen, &c->nff_listen,
+		    CFG_MAX_LISTEN, "an array of \"ADDR:PORT\" "
+		    "strings", check_listen);
+	else if (strcmp(key, "allow") == 0)
+		return parse_strings(px, e, c->ff_allow, &c->nff_allow,
+		    CFG_MAX_ALLOW, "an array of \"ADDR[/LEN]\" "
+		    "strings", check_prefix);
+	else
+		return cerr(px, "unknown key (expected enabled, "
+		    "collectors, to_peer, peer_port, interval, "
+		    "resolve_every, listen or allow)");
 }
 
 static int
@@ -820,15 +795,15 @@ parse_root(struct cparse *px, json_t *root, struct cfg *c)
 		else if (strcmp(key, "host") == 0)
 			rc = parse_host(px, v, c);
 		else if (strcmp(key, "api") == 0)
-			rc = parse_api(px, v, c);
+			rc = parse_section(px, v, c, api_key);
 		else if (strcmp(key, "pipe") == 0)
-			rc = parse_pipe(px, v, c);
+			rc = parse_section(px, v, c, pipe_key);
 		else if (strcmp(key, "marker") == 0)
-			rc = parse_marker(px, v, c);
+			rc = parse_section(px, v, c, marker_key);
 		else if (strcmp(key, "mark_all") == 0)
 			rc = parse_mark_all(px, v, c);
 		else if (strcmp(key, "fireflies") == 0)
-			rc = parse_fireflies(px, v, c);
+			rc = parse_section(px, v, c, fireflies_key);
 		else
 			rc = cerr(px, "unknown key (expected interfaces, "
 			    "strategy, registry, log_level, user, host, api, "

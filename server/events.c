@@ -21,7 +21,6 @@ struct events {
 	char		host[256];
 	uint64_t	seq;
 	uint64_t	run_id;
-	uint64_t	sent;
 };
 
 static void
@@ -119,16 +118,8 @@ events_flow(struct events *e, const struct reg *reg, enum flows_event ev,
 		return;
 	}
 	/* pub never blocks: NONBLOCK only guards against a full queue. */
-	if ((rv = nng_send(e->sock, buf, len, NNG_FLAG_NONBLOCK)) == 0)
-		e->sent++;
-	else
+	if ((rv = nng_send(e->sock, buf, len, NNG_FLAG_NONBLOCK)) != 0)
 		log_debug("events: event %llu: %s",
 		    (unsigned long long)e->seq, nng_strerror(rv));
 	free(buf);
-}
-
-uint64_t
-events_sent(const struct events *e)
-{
-	return e ? e->sent : 0;
 }

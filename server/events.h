@@ -27,6 +27,5 @@ void events_close(struct events *);
 /* Publish one change (the caller holds the state lock: one order). */
 void events_flow(struct events *, const struct reg *, enum flows_event,
     const struct flows_flow *);
-uint64_t events_sent(const struct events *);
 
 #endif /* SCTAG_EVENTS_H */

@@ -15,6 +15,7 @@
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
 
+#include "log.h"
 #include "sockdiag.h"
 
 #define SD_BUF		(64 * 1024)
@@ -75,12 +76,6 @@ int
 sockdiag_fd(const struct sockdiag *s)
 {
 	return s ? s->fd : -1;
-}
-
-uint64_t
-sockdiag_lost(const struct sockdiag *s)
-{
-	return s ? s->lost : 0;
 }
 
 static void
@@ -147,8 +142,13 @@ sockdiag_read(struct sockdiag *s, sockdiag_fn *fn, void *arg)
 	for (k = 0; k < SD_BURST; k++) {
 		n = recv(s->fd, s->buf, sizeof(s->buf), 0);
 		if (n < 0) {
-			if (errno == ENOBUFS)
-				s->lost++;	/* the kernel dropped some */
+			if (errno == ENOBUFS) {
+				s->lost++;
+				log_warn("sock_diag: the kernel dropped close "
+				    "notices (%llu times): some flows will "
+				    "not end when their connection does",
+				    (unsigned long long)s->lost);
+			}
 			if (errno == ENOBUFS || errno == EINTR)
 				continue;
 			return;		/* EAGAIN: all read */

@@ -35,8 +35,8 @@ int sockdiag_open(struct sockdiag **, char *err, size_t errlen);
 void sockdiag_close(struct sockdiag *);
 int sockdiag_fd(const struct sockdiag *);
 /* Read the waiting notifications (a bounded number); fn for each TCP
- * socket destroyed. Messages lost to a full buffer are counted. */
+ * socket destroyed. Notices the kernel dropped (a full buffer) are
+ * logged with their running count: those flows do not end by themselves. */
 void sockdiag_read(struct sockdiag *, sockdiag_fn *, void *arg);
-uint64_t sockdiag_lost(const struct sockdiag *);
 
 #endif /* SCTAG_SOCKDIAG_H */

@@ -1007,6 +1007,44 @@ struct inflight_req {
 	size_t		 len;
 };
 
+/*
+ * Send every request (ctx, aio and bytes set), all before any answer can
+ * come back; then collect the n replies, parsed, in rep[] (free them with
+ * wire_reply_free). Frees the requests' aio, ctx and bytes.
+ */
+static void
+inflight_run(struct inflight_req *q, int n, Sctag__V1__Reply **rep)
+{
+	struct wire_err we;
+	nng_msg *m;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(nng_msg_alloc(&m, 0), 0);
+		cr_assert_eq(nng_msg_append(m, q[i].buf, q[i].len), 0);
+		nng_aio_set_msg(q[i].aio, m);
+		nng_ctx_send(q[i].ctx, q[i].aio);
+	}
+	for (i = 0; i < n; i++) {
+		nng_aio_wait(q[i].aio);
+		cr_assert_eq(nng_aio_result(q[i].aio), 0, "send %d: %s", i,
+		    nng_strerror(nng_aio_result(q[i].aio)));
+		nng_ctx_recv(q[i].ctx, q[i].aio);
+	}
+	for (i = 0; i < n; i++) {
+		nng_aio_wait(q[i].aio);
+		cr_assert_eq(nng_aio_result(q[i].aio), 0, "reply %d: %s", i,
+		    nng_strerror(nng_aio_result(q[i].aio)));
+		m = nng_aio_get_msg(q[i].aio);
+		cr_assert_eq(wire_reply_parse(nng_msg_body(m), nng_msg_len(m),
+		    &rep[i], &we), 0, "%s", we.msg);
+		nng_msg_free(m);
+		nng_aio_free(q[i].aio);
+		nng_ctx_close(q[i].ctx);
+		free(q[i].buf);
+	}
+}
+
 Test(api, in_flight_limit_per_connection)
 {
 	static struct inflight_req q[NCTX];
@@ -1015,10 +1053,8 @@ Test(api, in_flight_limit_per_connection)
 	Sctag__V1__BatchRequest b[NCTX];
 	Sctag__V1__Request r[NCTX];
 	uint8_t nonce[NCTX][16], rid[NCTX][16];
-	Sctag__V1__Reply *rep;
-	struct wire_err we;
+	Sctag__V1__Reply *rep, *reps[NCTX];
 	nng_socket s;
-	nng_msg *m;
 	int i, j, ok = 0, busy = 0;
 
 	api_up();
@@ -1047,26 +1083,9 @@ Test(api, in_flight_limit_per_connection)
 		cr_assert_eq(nng_aio_alloc(&q[i].aio, NULL, NULL), 0);
 		nng_aio_set_timeout(q[i].aio, 20000);
 	}
-	/* All sent before any answer can come back. */
+	inflight_run(q, NCTX, reps);
 	for (i = 0; i < NCTX; i++) {
-		cr_assert_eq(nng_msg_alloc(&m, 0), 0);
-		cr_assert_eq(nng_msg_append(m, q[i].buf, q[i].len), 0);
-		nng_aio_set_msg(q[i].aio, m);
-		nng_ctx_send(q[i].ctx, q[i].aio);
-	}
-	for (i = 0; i < NCTX; i++) {
-		nng_aio_wait(q[i].aio);
-		cr_assert_eq(nng_aio_result(q[i].aio), 0, "send %d: %s", i,
-		    nng_strerror(nng_aio_result(q[i].aio)));
-		nng_ctx_recv(q[i].ctx, q[i].aio);
-	}
-	for (i = 0; i < NCTX; i++) {
-		nng_aio_wait(q[i].aio);
-		cr_assert_eq(nng_aio_result(q[i].aio), 0, "reply %d: %s", i,
-		    nng_strerror(nng_aio_result(q[i].aio)));
-		m = nng_aio_get_msg(q[i].aio);
-		cr_assert_eq(wire_reply_parse(nng_msg_body(m), nng_msg_len(m),
-		    &rep, &we), 0, "%s", we.msg);
+		rep = reps[i];
 		if (rep->code == SCTAG__V1__CODE__OK)
 			ok++;
 		else {
@@ -1078,10 +1097,6 @@ Test(api, in_flight_limit_per_connection)
 			busy++;
 		}
 		wire_reply_free(rep);
-		nng_msg_free(m);
-		nng_aio_free(q[i].aio);
-		nng_ctx_close(q[i].ctx);
-		free(q[i].buf);
 	}
 	cr_assert_gt(busy, 0, "no request was over the limit (%d ok)", ok);
 	cr_assert_geq(ok, 16, "only %d of %d answered OK", ok, NCTX);
@@ -1458,11 +1473,9 @@ Test(api, concurrent_starts_and_ends_are_grouped, .timeout = 120)
 	static struct inflight_req q[BURST];
 	struct client root = ipc(), orch = ipc();
 	Sctag__V1__Request *r[BURST];
-	Sctag__V1__Reply *rep;
-	struct wire_err we;
+	Sctag__V1__Reply *rep, *reps[BURST];
 	uint64_t root_ids[16], groups0, grouped0, groups, grouped;
 	nng_socket s[BURST_CONNS];
-	nng_msg *m;
 	int i, kind, ok = 0;
 
 	api_up();
@@ -1517,25 +1530,9 @@ Test(api, concurrent_starts_and_ends_are_grouped, .timeout = 120)
 		cr_assert_eq(nng_aio_alloc(&q[i].aio, NULL, NULL), 0);
 		nng_aio_set_timeout(q[i].aio, 20000);
 	}
+	inflight_run(q, BURST, reps);
 	for (i = 0; i < BURST; i++) {
-		cr_assert_eq(nng_msg_alloc(&m, 0), 0);
-		cr_assert_eq(nng_msg_append(m, q[i].buf, q[i].len), 0);
-		nng_aio_set_msg(q[i].aio, m);
-		nng_ctx_send(q[i].ctx, q[i].aio);
-	}
-	for (i = 0; i < BURST; i++) {
-		nng_aio_wait(q[i].aio);
-		cr_assert_eq(nng_aio_result(q[i].aio), 0, "send %d: %s", i,
-		    nng_strerror(nng_aio_result(q[i].aio)));
-		nng_ctx_recv(q[i].ctx, q[i].aio);
-	}
-	for (i = 0; i < BURST; i++) {
-		nng_aio_wait(q[i].aio);
-		cr_assert_eq(nng_aio_result(q[i].aio), 0, "reply %d: %s", i,
-		    nng_strerror(nng_aio_result(q[i].aio)));
-		m = nng_aio_get_msg(q[i].aio);
-		cr_assert_eq(wire_reply_parse(nng_msg_body(m), nng_msg_len(m),
-		    &rep, &we), 0, "%s", we.msg);
+		rep = reps[i];
 		kind = i % 4;
 		if (kind == 0 || kind == 1 || (kind == 2 && (i / 4) % 2)) {
 			cr_assert_eq(rep->code, SCTAG__V1__CODE__OK,
@@ -1551,10 +1548,6 @@ Test(api, concurrent_starts_and_ends_are_grouped, .timeout = 120)
 			    "request %d: %s %s", i,
 			    wire_code_name(rep->code), rep->message);
 		wire_reply_free(rep);
-		nng_msg_free(m);
-		nng_aio_free(q[i].aio);
-		nng_ctx_close(q[i].ctx);
-		free(q[i].buf);
 	}
 	for (i = 0; i < BURST_CONNS; i++)
 		nng_close(s[i]);
