@@ -252,6 +252,8 @@ ctl_print_flow(FILE *fp, const Sctag__V1__Flow *f)
 		fputs("  app ", fp);
 		ctl_put_safe(fp, s->application);
 	}
+	if (s != NULL && s->per_connection)
+		fputs("  per-connection", fp);
 	if (f->expires_ms != 0)
 		fprintf(fp, "  expires %" PRIu64 ".%03" PRIu64, f->expires_ms /
 		    1000, f->expires_ms % 1000);

@@ -400,8 +400,14 @@ ctl_parse_flow(int argc, char *const argv[], int need_tag,
 		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
 			snprintf(err, errlen, "unexpected '%s' (flow options "
 			    "are --proto --src --dst --experiment --activity "
-			    "--scitag --ttl --strategy --app)", arg);
+			    "--scitag --ttl --strategy --app "
+			    "--per-connection)", arg);
 			return -EINVAL;
+		}
+		/* The one flag without a value. */
+		if (strcmp(arg, "--per-connection") == 0) {
+			f->per_conn = 1;
+			continue;
 		}
 		if ((eq = strchr(arg, '=')) != NULL) {
 			snprintf(opt, sizeof(opt), "%.*s", (int)(eq - arg), arg);
@@ -511,6 +517,7 @@ ctl_flow_spec(struct ctl_flow *f)
 	f->spec.strategy = f->strategy;
 	f->spec.ttl_seconds = f->ttl;
 	f->spec.application = f->app;
+	f->spec.per_connection = f->per_conn != 0;
 	return &f->spec;
 }
 

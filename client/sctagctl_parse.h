@@ -88,6 +88,7 @@ struct ctl_flow {
 	uint32_t		ttl;
 	Sctag__V1__Strategy	strategy;
 	char			app[CTL_APP_MAX + 1];
+	int			per_conn;	/* --per-connection */
 	Sctag__V1__FlowSpec	spec;
 	Sctag__V1__Tag		tag;
 };
@@ -95,8 +96,8 @@ struct ctl_flow {
 /*
  * --proto P --src ADDR[:PORT] --dst ADDR[/LEN][:PORT] --experiment E
  * --activity A --scitag N --ttl S --strategy S --app NAME, each as
- * "--opt VALUE" or "--opt=VALUE". need_tag: a tag is required
- * (experiment and activity, or scitag). 0 or -EINVAL with a message.
+ * "--opt VALUE" or "--opt=VALUE", and the flag --per-connection.
+ * need_tag: a tag is required (experiment and activity, or scitag). 0 or -EINVAL with a message.
  */
 int ctl_parse_flow(int argc, char *const argv[], int need_tag,
     struct ctl_flow *f, char *err, size_t errlen);

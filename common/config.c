@@ -757,6 +757,8 @@ fireflies_key(struct cparse *px, const char *key, json_t *e, struct cfg *c)
 		return parse_range(px, e, 0, 86400, &c->ff_interval);
 	else if (strcmp(key, "resolve_every") == 0)
 		return parse_range(px, e, 10, 86400, &c->ff_resolve);
+	else if (strcmp(key, "scan_every") == 0)
+		return parse_range(px, e, 1, 3600, &c->ff_scan);
 	else if (strcmp(key, "listen") == 0)
 		return parse_strings(px, e, c->ff_listen, &c->nff_listen,
 		    CFG_MAX_LISTEN, "an array of \"ADDR:PORT\" "
@@ -768,7 +770,7 @@ fireflies_key(struct cparse *px, const char *key, json_t *e, struct cfg *c)
 	else
 		return cerr(px, "unknown key (expected enabled, "
 		    "collectors, to_peer, peer_port, interval, "
-		    "resolve_every, listen or allow)");
+		    "resolve_every, scan_every, listen or allow)");
 }
 
 static int
@@ -831,6 +833,7 @@ cfg_init(struct cfg *c)
 	c->ff_to_peer = 1;
 	c->ff_peer_port = CFG_FF_PORT;
 	c->ff_resolve = CFG_FF_RESOLVE_DEFAULT;
+	c->ff_scan = CFG_FF_SCAN_DEFAULT;
 	if (cfg_set_string(&c->ff_listen[0], "[::1]:10514") < 0 ||
 	    cfg_set_string(&c->ff_listen[1], "127.0.0.1:10514") < 0 ||
 	    cfg_set_string(&c->ff_allow[0], "::1") < 0 ||
@@ -1151,6 +1154,7 @@ cfg_dump(const struct cfg *c, FILE *f)
 	bad |= json_object_set_new(o, "interval", json_integer(c->ff_interval));
 	bad |= json_object_set_new(o, "resolve_every",
 	    json_integer(c->ff_resolve));
+	bad |= json_object_set_new(o, "scan_every", json_integer(c->ff_scan));
 	a = add_container(o, "listen", json_array(), &bad);
 	for (i = 0; i < c->nff_listen; i++)
 		bad |= json_array_append_new(a, json_string(c->ff_listen[i]));

@@ -28,6 +28,7 @@
 #define CFG_MAX_ALLOW		64
 #define CFG_FF_PORT		10514
 #define CFG_FF_RESOLVE_DEFAULT	300	/* seconds */
+#define CFG_FF_SCAN_DEFAULT	1	/* seconds */
 #define CFG_HOSTNAME_MAX	253
 
 struct cfg {
@@ -69,6 +70,8 @@ struct cfg {
 	uint32_t	 ff_peer_port;	/*   "peer_port": 10514, */
 	uint32_t	 ff_interval;	/*   "interval": 0 (s; ongoing), */
 	uint32_t	 ff_resolve;	/*   "resolve_every": 300 (s), */
+	uint32_t	 ff_scan;	/*   "scan_every": 1 (s; per-connection
+					   rules' sockets), */
 	char		*ff_listen[CFG_MAX_LISTEN]; /* "listen": ["[::1]:10514",
 					   "127.0.0.1:10514"] (addresses), */
 	size_t		 nff_listen;

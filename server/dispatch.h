@@ -50,6 +50,7 @@ struct dispatch_job;
 struct dispatch_raw;
 struct ffsend;
 struct fflisten;
+struct conns;
 struct pf_stats;
 
 #define DISPATCH_WORKERS_MAX	8
@@ -65,6 +66,7 @@ struct dispatch {
 	struct auth_replies	*replies;
 	struct ffsend		*ff;		/* NULL: no fireflies */
 	struct fflisten		*ffl;		/* NULL: no listener */
+	struct conns		*conns;		/* NULL: no fireflies */
 	const struct pf_stats	*pf;		/* the pipe's flows */
 	gid_t			 admin_gid;	/* (gid_t)-1: root only */
 	uid_t			 self_uid;	/* our own probe: monitor */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conns.h"
 #include "dispatch_calls.h"
 #include "fflisten.h"
 #include "ffsend.h"
@@ -157,6 +158,7 @@ flow_msg(struct arena *a, const struct reg *reg, const struct flows_flow *f)
 	s->strategy = (Sctag__V1__Strategy)r->strategy;
 	s->ttl_seconds = f->spec.ttl_seconds;
 	s->application = astr(a, f->spec.application);
+	s->per_connection = f->spec.per_conn != 0;
 	m->id = f->id;
 	m->spec = s;
 	m->experiment = r->exp;
@@ -187,6 +189,7 @@ call_parse_spec(struct call_ctx *cc, const Sctag__V1__FlowSpec *s,
 	in.strategy = (int)s->strategy;
 	in.ttl_seconds = s->ttl_seconds;
 	in.application = s->application;
+	in.per_conn = s->per_connection;
 	return flowreq_parse(&in, *cc->d->regp, cc->d->cfg->strategy, spec,
 	    err, errlen);
 }
@@ -450,6 +453,7 @@ call_status(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 	uint64_t c[MK_C_MAX], ff_sent, ff_err, ff_unres, ff_bad;
 	struct flows_stats fs;
 	struct fflisten_stats fl;
+	struct conns_stats cst;
 	char buf[64];
 	size_t i, n;
 
@@ -498,7 +502,7 @@ call_status(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 			s->shapes[s->n_shapes++] = u;
 		}
 	}
-	n = MK_C_MAX + 20 + FFL_DROP_COUNT;
+	n = MK_C_MAX + 30 + FFL_DROP_COUNT;
 	if ((s->counters = aalloc(a, n * sizeof(*s->counters))) == NULL)
 		return -ENOMEM;
 	if (priv_counters(cc->d->priv, c) == 0)
@@ -531,6 +535,23 @@ call_status(struct call_ctx *cc, struct arena *a, Sctag__V1__Reply *rep)
 		snprintf(buf, sizeof(buf), "fireflies_dropped_%s",
 		    fflisten_drop_name((int)i));
 		s->counters[s->n_counters++] = counter(a, buf, fl.dropped[i]);
+	}
+	if (cc->d->conns != NULL) {
+		conns_stats(cc->d->conns, &cst);
+		s->counters[s->n_counters++] = counter(a,
+		    "connection_rules", cst.rules);
+		s->counters[s->n_counters++] = counter(a,
+		    "connections_tracked", cst.tracked);
+		s->counters[s->n_counters++] = counter(a,
+		    "connections_announced", cst.announced);
+		s->counters[s->n_counters++] = counter(a,
+		    "fireflies_ongoing", cst.ongoing);
+		s->counters[s->n_counters++] = counter(a,
+		    "connection_scans", cst.scans);
+		s->counters[s->n_counters++] = counter(a,
+		    "connection_scan_errors", cst.scan_errors);
+		s->counters[s->n_counters++] = counter(a,
+		    "connection_rules_over", cst.rules_over);
 	}
 	if (cc->d->pf != NULL) {
 		s->counters[s->n_counters++] = counter(a, "pipe_flows_started",

@@ -16,6 +16,7 @@
 
 #include "ffsend.h"
 #include "log.h"
+#include "sockdiag.h"
 
 struct dest {
 	char			 name[FFSEND_NAME_MAX + 1];	/* as configured */
@@ -32,6 +33,8 @@ struct dest {
 #define FFSEND_QUEUE	256	/* datagrams sent per flush */
 #define FFSEND_RING	4096	/* events waiting for the sender thread */
 #define FFSEND_WAIT_MS	100	/* the most a caller waits for room */
+#define FFSEND_ASK_MAX	16	/* waiting events up to which starts get
+				   their socket's counts (a query each) */
 
 struct qmsg {
 	struct dest		*d;
@@ -58,6 +61,7 @@ struct ffsend {
 	struct qmsg		*q;
 	size_t			 nq;
 	int			 fd4, fd6;
+	struct sockdiag_q	*sdq;		/* NULL: starts without counts */
 	int			 to_peer;
 	uint16_t		 peer_port;
 	uint32_t		 resolve_s;
@@ -135,6 +139,7 @@ release(struct ffsend *ff)
 		close(ff->fd4);
 	if (ff->fd6 >= 0)
 		close(ff->fd6);
+	sockdiag_q_close(ff->sdq);
 	pthread_cond_destroy(&ff->cv);
 	pthread_mutex_destroy(&ff->mtx);
 	free(ff);
@@ -261,6 +266,9 @@ ffsend_new(const struct ffsend_opts *o, struct ffsend **out, char *err,
 		rc = ff->fd6;
 		goto fail;
 	}
+	if (sockdiag_q_open(&ff->sdq, err, errlen) != 0)
+		log_warn("fireflies: start fireflies go without their "
+		    "socket's counts: %s", err);
 	if ((rc = pthread_create(&ff->sender, NULL, sender_main, ff)) != 0) {
 		snprintf(err, errlen, "sender thread: %s", strerror(rc));
 		rc = -rc;
@@ -461,13 +469,37 @@ announce(struct ffsend *ff, const struct ff_event *ev)
  * Formatting and sending are this thread's, not the caller's: a burst of
  * starts (a pipe read, a Batch) costs the caller a copy each.
  */
+/*
+ * A TCP connection's start: its socket's counts and rtt when it exists
+ * already (an exact 5-tuple query). Off the callers' threads, and only
+ * when few events wait: in a burst (a pipe flood) the query per event
+ * would cost more than the sending.
+ */
+static void
+with_counts(struct ffsend *ff, struct ff_event *e)
+{
+	struct sockdiag_conn c;
+
+	if (ff->sdq == NULL || e->state != FF_START || e->has_usage ||
+	    e->flow.proto != IPPROTO_TCP)
+		return;
+	memset(&c, 0, sizeof(c));
+	c.family = e->flow.family;
+	memcpy(c.src, e->flow.src, sizeof(c.src));
+	memcpy(c.dst, e->flow.dst, sizeof(c.dst));
+	c.sport = e->flow.sport;
+	c.dport = e->flow.dport;
+	if (sockdiag_get(ff->sdq, &c) == 0)
+		sockdiag_fill_event(&c, e);
+}
+
 static void *
 sender_main(void *arg)
 {
 	struct ff_event batch[64];
 	struct ffsend *ff = arg;
 	size_t i, n;
-	int stop;
+	int stop, ask;
 
 	for (;;) {
 		pthread_mutex_lock(&ff->rmtx);
@@ -482,13 +514,17 @@ sender_main(void *arg)
 			ff->rlen--;
 		}
 		stop = ff->rstop && ff->rlen == 0;
+		ask = n + ff->rlen <= FFSEND_ASK_MAX;
 		if (n > 0) {
 			ff->rstalled = 0;
 			pthread_cond_broadcast(&ff->rspace);
 		}
 		pthread_mutex_unlock(&ff->rmtx);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			if (ask)
+				with_counts(ff, &batch[i]);
 			announce(ff, &batch[i]);
+		}
 		flush(ff);
 		if (stop)
 			return NULL;

@@ -53,6 +53,14 @@ flowreq_family(const struct marker_rule *r)
 	    AF_INET6;
 }
 
+int
+flowreq_exact(const struct marker_rule *r)
+{
+	return (r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP) &&
+	    r->sport != 0 && r->dport != 0 && r->dst_plen == 128 &&
+	    !r->src_any;
+}
+
 static void
 addr_str(const uint8_t a[16], char *buf, size_t len)
 {
@@ -462,6 +470,19 @@ flowreq_parse(const struct flowreq_in *in, const struct reg *reg,
 	if ((rc = parse_app(str_or_empty(in->application), s.application,
 	    err, errlen)) != 0)
 		return rc;
+	if (in->per_conn && r->proto == IPPROTO_UDP) {
+		snprintf(err, errlen, "per_connection: connections are found "
+		    "among this host's TCP sockets; a udp rule has none");
+		return -EINVAL;
+	}
+	if (in->per_conn && flowreq_exact(r)) {
+		snprintf(err, errlen, "per_connection: this flow is one "
+		    "connection and has fireflies of its own; the option is "
+		    "for rules with a wildcard (a prefix, any port or any "
+		    "source)");
+		return -EINVAL;
+	}
+	s.per_conn = in->per_conn != 0;
 	s.family = dfam;
 	if (dfam == AF_INET) {
 		/* Fireflies only: the strategy would never be used. */

@@ -52,6 +52,7 @@ struct flowreq_in {
 	int		 strategy;	/* 0 = the agent's default, 1..4 */
 	uint32_t	 ttl_seconds;	/* 0 = until ended */
 	const char	*application;
+	int		 per_conn;	/* per_connection */
 };
 
 struct flowreq_spec {
@@ -60,6 +61,7 @@ struct flowreq_spec {
 	int			markable;	/* family == AF_INET6 */
 	uint32_t		ttl_seconds;
 	char			application[FLOWREQ_APP_MAX + 1];
+	int			per_conn;	/* fireflies per connection */
 };
 
 /*
@@ -90,6 +92,13 @@ void flowreq_key(const struct marker_rule *, uint8_t out[FLOWREQ_KEY_LEN]);
 
 /* IPv4 if the address is v4-mapped (how the rule stores IPv4). */
 int flowreq_family(const struct marker_rule *);
+
+/*
+ * One concrete connection: one protocol, both ports, one host at each
+ * end. Only such a flow has fireflies of its own; a wildcard rule's
+ * connections get theirs as they are seen (per_conn, conns.h).
+ */
+int flowreq_exact(const struct marker_rule *);
 
 /*
  * Canonical text for replies: the source ("" for any) and the destination

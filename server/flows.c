@@ -37,6 +37,7 @@ fill(const struct flows *f, uint32_t slot, struct flows_flow *out)
 	out->spec.family = flowreq_family(&fl->rule);
 	out->spec.markable = out->spec.family == AF_INET6;
 	out->spec.ttl_seconds = fl->ttl;
+	out->spec.per_conn = fl->per_conn;
 	snprintf(out->spec.application, sizeof(out->spec.application), "%s",
 	    fl_str(&f->apps, fl->app));
 	out->label = fl->label;
@@ -252,6 +253,7 @@ flows_start(struct flows *f, const struct flowreq_spec *spec,
 	fl->heap_pos = FL_NONE;
 	fl->owner = oid;
 	fl->app = aid;
+	fl->per_conn = spec->per_conn != 0;
 	fl_spec_insert(f, slot);
 	fl_ord_append(f, fl->id, slot);
 	if (spec->ttl_seconds > 0)

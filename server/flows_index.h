@@ -37,6 +37,7 @@ struct flow {
 	uint32_t		heap_pos;	/* free slots: next free */
 	uint16_t		owner;		/* strpool ids */
 	uint16_t		app;
+	uint8_t			per_conn;	/* flowreq_spec's */
 };
 
 struct strpool {

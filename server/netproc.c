@@ -16,6 +16,7 @@
 #include <nng/nng.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "conns.h"
 #include "dispatch.h"
 #include "events.h"
 #include "ffin.h"
@@ -39,6 +40,7 @@ struct net {
 	struct ffsend		*ff;
 	struct fflisten		*ffl;
 	struct sockdiag		*sd;
+	struct conns		*conns;	/* NULL: no fireflies */
 	struct events		*ev;
 	struct pf_batch		 pfb;	/* pipe lines for the table */
 	/* Flows whose connection closed, ending after a grace (sockdiag). */
@@ -217,18 +219,6 @@ backend_del(void *arg, const struct marker_rule *r, char *err, size_t errlen)
 	return rc == -ENOENT ? 0 : rc;
 }
 
-/*
- * Only a concrete connection has a firefly: one protocol, both ports, one
- * host at each end. A wildcard rule's connections get theirs as they are
- * seen (sock_diag), not the rule.
- */
-static int
-exact(const struct marker_rule *r)
-{
-	return (r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP) &&
-	    r->sport != 0 && r->dport != 0 && r->dst_plen == 128 &&
-	    !r->src_any;
-}
 
 static void
 ms_to_ts(uint64_t ms, struct timespec *ts)
@@ -242,45 +232,18 @@ static void
 flow_event(void *arg, enum flows_event ev, const struct flows_flow *f)
 {
 	struct net *n = arg;
-	const struct marker_rule *r = &f->spec.rule;
+	struct timespec start;
 	struct ff_event e;
 
 	events_flow(n->ev, n->reg, ev, f);
+	conns_flow(n->conns, ev, f);
 	/* A received firefly's flow: its sender announced it already. */
-	if (n->ff == NULL || !exact(r) || strcmp(f->owner, FFIN_OWNER) == 0)
+	if (n->ff == NULL || !flowreq_exact(&f->spec.rule) ||
+	    strcmp(f->owner, FFIN_OWNER) == 0)
 		return;
-	memset(&e, 0, sizeof(e));
-	e.state = ev == FLOWS_STARTED ? FF_START : FF_END;
-	e.flow.family = f->spec.family;
-	memcpy(e.flow.src, r->src, sizeof(e.flow.src));
-	memcpy(e.flow.dst, r->dst, sizeof(e.flow.dst));
-	e.flow.proto = r->proto;
-	e.flow.sport = r->sport;
-	e.flow.dport = r->dport;
-	e.flow.exp = r->exp;
-	e.flow.act = r->act;
-	/* Printable ASCII (flowreq.c): cutting it keeps it valid. */
-	snprintf(e.flow.application, sizeof(e.flow.application), "%.63s",
-	    f->spec.application);
-	ms_to_ts(f->created_ms, &e.start);
-	clock_gettime(CLOCK_REALTIME, &e.now);
-	if (e.state == FF_END)
-		e.end = e.now;
-	if (e.state == FF_END && n->closing != NULL &&
-	    n->closing->has_info) {
-		e.has_usage = 1;
-		e.usage.sent = n->closing->bytes_acked;
-		e.usage.received = n->closing->bytes_received;
-		e.has_netlink = 1;
-		e.netlink.has_rtt = 1;
-		e.netlink.rtt_ms = n->closing->rtt_us / 1000.0;
-		e.netlink.has_cwnd = 1;
-		e.netlink.cwnd = n->closing->cwnd;
-		e.netlink.has_retrans = 1;
-		e.netlink.retransmits = n->closing->retrans;
-		e.netlink.has_rate = 1;
-		e.netlink.delivery_rate = n->closing->delivery_rate;
-	}
+	ms_to_ts(f->created_ms, &start);
+	conns_firefly(&e, ev == FLOWS_STARTED ? FF_START : FF_END, f,
+	    ev != FLOWS_STARTED ? n->closing : NULL, &start);
 	ffsend_event(n->ff, &e);
 }
 
@@ -340,6 +303,7 @@ conn_closed(void *arg, const struct sockdiag_conn *c)
 	r.dport = c->dport;
 	memcpy(r.src, c->src, sizeof(r.src));
 	memcpy(r.dst, c->dst, sizeof(r.dst));
+	conns_closed(n->conns, c);
 	if (flows_find_match(n->d.flows, &r, &f) != 0)
 		return;
 	if (n->nclosing == CLOSING_MAX) {
@@ -406,6 +370,26 @@ events_start(struct net *n, const char *ipc_path, const char *host)
 	return 0;
 }
 
+/* Before the API takes calls: every flow's start reaches it. */
+static int
+conns_start(struct net *n, const struct cfg *cfg)
+{
+	struct conns_opts co;
+	char err[256];
+
+	memset(&co, 0, sizeof(co));
+	co.ff = n->ff;
+	co.flows = n->d.flows;
+	co.scan_ms = cfg->ff_scan * 1000;
+	co.interval_ms = cfg->ff_interval * 1000;
+	if (conns_new(&co, &n->conns, err, sizeof(err)) != 0) {
+		log_err("fireflies: connections: %s", err);
+		return -1;
+	}
+	n->d.conns = n->conns;
+	return 0;
+}
+
 static int
 api_start(struct net *n, const struct netproc_opts *o)
 {
@@ -441,6 +425,8 @@ api_start(struct net *n, const struct netproc_opts *o)
 		log_err("api: flow table: %s", err);
 		return -1;
 	}
+	if (n->ff != NULL && conns_start(n, o->cfg) != 0)
+		return -1;
 	if (auth_nonces_new(AUTH_WINDOW_MS_DEFAULT, AUTH_NONCES_DEFAULT,
 	    &n->d.nonces) != 0 ||
 	    auth_replies_new(AUTH_WINDOW_MS_DEFAULT, 1u << 16, 64u << 20,
@@ -648,6 +634,9 @@ netproc_run(const struct netproc_opts *o)
 		    CLOSING_MAX)) >= 0 && (timeout < 0 || k < timeout))
 			timeout = k;
 		state_unlock(&n);
+		if ((k = conns_tick(n.conns, &n.d, dispatch_now_ms())) >= 0 &&
+		    (timeout < 0 || k < timeout))
+			timeout = k;
 		if (n.rpc)
 			rpc_tick(n.rpc);
 		pfd[0].fd = sfd;
@@ -735,6 +724,7 @@ out:
 	if (n.d.locks_made)
 		dispatch_stop(&n.d);
 	rpc_stop(n.rpc);
+	conns_free(n.conns);
 	flows_free(n.d.flows);
 	auth_keys_free(n.d.keys);
 	auth_nonces_free(n.d.nonces);

@@ -20,6 +20,16 @@
 
 #define SD_BUF		(64 * 1024)
 #define SD_BURST	64	/* reads per call */
+#define SD_Q_TIMEOUT_MS	2000	/* a query's reply, or a dump's next part */
+
+/*
+ * Connected: neither listening, nor TIME_WAIT, nor closed. The kernel's
+ * TCP state numbers (include/net/tcp_states.h; not in the uapi headers):
+ * ESTABLISHED 1, SYN_SENT 2, SYN_RECV 3, FIN_WAIT1 4, FIN_WAIT2 5,
+ * CLOSE_WAIT 8, LAST_ACK 9, CLOSING 11.
+ */
+#define SD_CONNECTED	(1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5 | \
+			 1u << 8 | 1u << 9 | 1u << 11)
 
 struct sockdiag {
 	int		fd;
@@ -78,6 +88,28 @@ sockdiag_fd(const struct sockdiag *s)
 	return s ? s->fd : -1;
 }
 
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0xff, 0xff };
+
+void
+sockdiag_fill_event(const struct sockdiag_conn *c, struct ff_event *e)
+{
+	if (!c->has_info)
+		return;
+	e->has_usage = 1;
+	e->usage.sent = c->bytes_acked;
+	e->usage.received = c->bytes_received;
+	e->has_netlink = 1;
+	e->netlink.has_rtt = 1;
+	e->netlink.rtt_ms = c->rtt_us / 1000.0;
+	e->netlink.has_cwnd = 1;
+	e->netlink.cwnd = c->cwnd;
+	e->netlink.has_retrans = 1;
+	e->netlink.retransmits = c->retrans;
+	e->netlink.has_rate = 1;
+	e->netlink.delivery_rate = c->delivery_rate;
+}
+
 static void
 addr16(int family, const __be32 *a, uint8_t out[16])
 {
@@ -108,8 +140,14 @@ parse(const struct nlmsghdr *nh, struct sockdiag_conn *c)
 	c->family = m->idiag_family;
 	addr16(c->family, m->id.idiag_src, c->src);
 	addr16(c->family, m->id.idiag_dst, c->dst);
+	/* A dual-stack socket talking IPv4 is an IPv4 connection. */
+	if (c->family == AF_INET6 && memcmp(c->src, v4mapped, 12) == 0 &&
+	    memcmp(c->dst, v4mapped, 12) == 0)
+		c->family = AF_INET;
 	c->sport = ntohs(m->id.idiag_sport);
 	c->dport = ntohs(m->id.idiag_dport);
+	c->cookie = (uint64_t)m->id.idiag_cookie[1] << 32 |
+	    m->id.idiag_cookie[0];
 	rem = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*m));
 	for (at = (const struct rtattr *)(m + 1); RTA_OK(at, rem);
 	    at = RTA_NEXT(at, rem)) {
@@ -160,4 +198,181 @@ sockdiag_read(struct sockdiag *s, sockdiag_fn *fn, void *arg)
 			    parse(nh, &c) == 0)
 				fn(arg, &c);
 	}
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+struct sockdiag_q {
+	int		fd;
+	uint32_t	seq;
+	char		buf[SD_BUF];
+};
+
+int
+sockdiag_q_open(struct sockdiag_q **out, char *err, size_t errlen)
+{
+	struct timeval tv = { .tv_sec = SD_Q_TIMEOUT_MS / 1000,
+	    .tv_usec = SD_Q_TIMEOUT_MS % 1000 * 1000 };
+	struct sockdiag_q *q;
+
+	*out = NULL;
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if ((q->fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
+	    NETLINK_SOCK_DIAG)) < 0) {
+		snprintf(err, errlen, "sock_diag socket: %s", strerror(errno));
+		free(q);
+		return -errno;
+	}
+	/* A kernel that does not answer must not stop the caller's loop. */
+	(void)setsockopt(q->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	*out = q;
+	return 0;
+}
+
+void
+sockdiag_q_close(struct sockdiag_q *q)
+{
+	if (q == NULL)
+		return;
+	close(q->fd);
+	free(q);
+}
+
+static void
+id_addr(int family, const uint8_t a[16], __be32 *out)
+{
+	if (family == AF_INET6)
+		memcpy(out, a, 16);
+	else
+		memcpy(out, a + 12, 4);
+}
+
+static int
+q_send(struct sockdiag_q *q, int family, uint16_t flags,
+    const struct inet_diag_sockid *id)
+{
+	struct {
+		struct nlmsghdr		nh;
+		struct inet_diag_req_v2	req;
+	} m;
+	struct sockaddr_nl sa;
+
+	memset(&m, 0, sizeof(m));
+	m.nh.nlmsg_len = sizeof(m);
+	m.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	m.nh.nlmsg_flags = NLM_F_REQUEST | flags;
+	m.nh.nlmsg_seq = ++q->seq;
+	m.req.sdiag_family = (uint8_t)family;
+	m.req.sdiag_protocol = IPPROTO_TCP;
+	m.req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
+	m.req.idiag_states = id ? ~0u : SD_CONNECTED;
+	if (id)
+		m.req.id = *id;
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	if (sendto(q->fd, &m, sizeof(m), 0, (struct sockaddr *)&sa,
+	    sizeof(sa)) != (ssize_t)sizeof(m))
+		return -errno;
+	return 0;
+}
+
+/*
+ * The replies to the last request: fn for each socket, until DONE (a
+ * dump) or the first answer (one socket). Replies to an earlier request
+ * that timed out are skipped by their sequence number.
+ */
+static int
+q_recv(struct sockdiag_q *q, int dump, sockdiag_fn *fn, void *arg,
+    size_t max, size_t *n)
+{
+	const struct nlmsghdr *nh;
+	const struct nlmsgerr *e;
+	struct sockdiag_conn c;
+	unsigned int rem;
+	ssize_t got;
+
+	for (;;) {
+		if ((got = recv(q->fd, q->buf, sizeof(q->buf), 0)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		}
+		rem = (unsigned int)got;
+		for (nh = (const struct nlmsghdr *)q->buf; NLMSG_OK(nh, rem);
+		    nh = NLMSG_NEXT(nh, rem)) {
+			if (nh->nlmsg_seq != q->seq)
+				continue;
+			if (nh->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				e = NLMSG_DATA(nh);
+				if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+					return -EPROTO;
+				return e->error < 0 ? e->error : -EPROTO;
+			}
+			if (nh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+			    parse(nh, &c) != 0)
+				continue;
+			if (*n >= max)
+				return -E2BIG;
+			(*n)++;
+			fn(arg, &c);
+			if (!dump)
+				return 0;
+		}
+	}
+}
+
+int
+sockdiag_dump(struct sockdiag_q *q, sockdiag_fn *fn, void *arg, size_t max,
+    size_t *n, char *err, size_t errlen)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	size_t i;
+	int rc;
+
+	*n = 0;
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		if ((rc = q_send(q, families[i], NLM_F_DUMP, NULL)) != 0 ||
+		    (rc = q_recv(q, 1, fn, arg, max, n)) != 0) {
+			snprintf(err, errlen, "sock_diag dump of %s TCP "
+			    "sockets: %s", families[i] == AF_INET ? "IPv4" :
+			    "IPv6", rc == -E2BIG ? "more sockets than the "
+			    "scan takes" : strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void
+get_one(void *arg, const struct sockdiag_conn *c)
+{
+	*(struct sockdiag_conn *)arg = *c;
+}
+
+int
+sockdiag_get(struct sockdiag_q *q, struct sockdiag_conn *c)
+{
+	struct inet_diag_sockid id;
+	struct sockdiag_conn got;
+	size_t n = 0;
+	int rc;
+
+	memset(&id, 0, sizeof(id));
+	id.idiag_sport = htons(c->sport);
+	id.idiag_dport = htons(c->dport);
+	id_addr(c->family, c->src, id.idiag_src);
+	id_addr(c->family, c->dst, id.idiag_dst);
+	id.idiag_cookie[0] = id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if ((rc = q_send(q, c->family, 0, &id)) != 0 ||
+	    (rc = q_recv(q, 0, get_one, &got, 1, &n)) != 0)
+		return rc;
+	if (n == 0)
+		return -ENOENT;
+	*c = got;
+	return 0;
 }

@@ -86,6 +86,9 @@ make_key(const char *name, char *pub_b64)
 	return ks;
 }
 
+/* More "fireflies" keys for the next api_up (", \"interval\": 1"). */
+static const char *ff_extra = "";
+
 /* Certificates, keys, authorized_keys, config; sctagd in A; us in B. */
 static void
 api_up(void)
@@ -138,12 +141,13 @@ api_up(void)
 	nettest_sh("ip -n %s addr add " V4_B "/24 dev %s", nt.ns_b, nt.if_b);
 	fprintf(f, "{\"user\": \"nobody\", \"host\": \"%s\", "
 	    "\"fireflies\": {\"collectors\": [\"[" NT_ADDR_B "]:%d\", "
-	    "\"" V4_B ":%d\"]}, \"api\": {"
+	    "\"" V4_B ":%d\"]%s}, \"api\": {"
 	    "\"ipc\": \"%s/api/sctagd.sock\", \"admin_group\": null, "
 	    "\"authorized_keys\": \"%s\", \"tls\": {\"listen\": \"%s\", "
 	    "\"cert\": \"%s/agent-%s.crt\", \"key\": \"%s/agent-%s.key\", "
 	    "\"ca\": \"%s\"}}, \"marker\": {\"pin_dir\": \"%s\"}, "
-	    "\"pipe\": {\"path\": \"%s\"}}\n", HOST, FF_COLL6, FF_COLL4, dir,
+	    "\"pipe\": {\"path\": \"%s\"}}\n", HOST, FF_COLL6, FF_COLL4,
+	    ff_extra, dir,
 	    keys, TLS_URL, dir,
 	    HOST, dir, HOST, ca, nt.pin_dir, fifo);
 	fclose(f);
@@ -2047,6 +2051,255 @@ Test(api, closing_the_connection_ends_its_flow, .timeout = 120)
 	json_decref(root);
 	cr_assert_eq(table_total(), 0);
 	cr_assert_eq(kernel_rules(), 0);
+	close(coll);
+	api_down();
+}
+
+/* --- connections: per-connection rules, ongoing fireflies -------------- */
+
+/* A TCP listener on B's address. */
+static int
+tcp_listen_b(uint16_t port)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
+	    .sin6_port = htons(port) };
+	int fd, one = 1, saved;
+
+	cr_assert_eq(inet_pton(AF_INET6, NT_ADDR_B, &sa.sin6_addr), 1);
+	cr_assert_eq(nt_ns_enter(nt.ns_b, &saved), 0);
+	cr_assert_geq(fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), 0);
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
+	    "bind: %s", strerror(errno));
+	cr_assert_eq(listen(fd, 16), 0);
+	cr_assert_eq(nt_ns_leave(saved), 0);
+	return fd;
+}
+
+/* A connection from A's address and sport to B's dport; *b: B's end. */
+static int
+tcp_connect_a(uint16_t sport, uint16_t dport, int lfd, int *b)
+{
+	struct sockaddr_in6 src = { .sin6_family = AF_INET6,
+	    .sin6_port = htons(sport) };
+	struct sockaddr_in6 dst = { .sin6_family = AF_INET6,
+	    .sin6_port = htons(dport) };
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	int fd, saved;
+
+	cr_assert_eq(inet_pton(AF_INET6, NT_ADDR_A, &src.sin6_addr), 1);
+	cr_assert_eq(inet_pton(AF_INET6, NT_ADDR_B, &dst.sin6_addr), 1);
+	cr_assert_eq(nt_ns_enter(nt.ns_a, &saved), 0);
+	cr_assert_geq(fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0,
+	    "bind port %u: %s", sport, strerror(errno));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&dst, sizeof(dst)), 0,
+	    "connect: %s", strerror(errno));
+	cr_assert_eq(nt_ns_leave(saved), 0);
+	cr_assert_eq(poll(&p, 1, 3000), 1);
+	cr_assert_geq(*b = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), 0);
+	return fd;
+}
+
+/* n bytes from a to b (b reads them all). */
+static void
+tcp_move(int a, int b, size_t n)
+{
+	static char chunk[65536];
+	size_t sent = 0, got = 0;
+	ssize_t k;
+
+	while (got < n) {
+		if (sent < n) {
+			k = send(a, chunk, n - sent < sizeof(chunk) ?
+			    n - sent : sizeof(chunk), MSG_DONTWAIT);
+			cr_assert(k > 0 || errno == EAGAIN, "send: %s",
+			    strerror(errno));
+			sent += k > 0 ? (size_t)k : 0;
+		}
+		k = recv(b, chunk, sizeof(chunk), sent < n ? MSG_DONTWAIT : 0);
+		cr_assert(k > 0 || errno == EAGAIN, "recv: %s",
+		    strerror(errno));
+		got += k > 0 ? (size_t)k : 0;
+	}
+}
+
+/*
+ * The next firefly in state about src-port sport within ms (others are
+ * checked against the schema and skipped); 0 when none came.
+ */
+static size_t
+ff_wait(int fd, const char *state, int sport, int ms, char *buf,
+    size_t len)
+{
+	long long end = nt_now_ms() + ms;
+	json_error_t je;
+	json_t *j;
+	int k, match;
+
+	for (k = 0; k < 100 && nt_now_ms() < end; k++) {
+		if (ff_recv(fd, buf, len, (int)(end - nt_now_ms())) == 0)
+			return 0;
+		cr_assert_not_null(j = json_loads(strchr(buf, '{'), 0, &je),
+		    "%s", buf);
+		match = strcmp(json_string_value(json_object_get(
+		    json_object_get(j, "flow-lifecycle"), "state")),
+		    state) == 0 && json_integer_value(json_object_get(
+		    json_object_get(j, "flow-id"), "src-port")) == sport;
+		json_decref(j);
+		if (match)
+			return strlen(buf);
+	}
+	return 0;
+}
+
+/* usage.sent of a firefly, or -1 without usage; netlink must come too. */
+static long long
+ff_sent(const char *buf)
+{
+	json_error_t je;
+	json_t *j, *u;
+	long long v = -1;
+
+	cr_assert_not_null(j = json_loads(strchr(buf, '{'), 0, &je));
+	if ((u = json_object_get(j, "usage")) != NULL) {
+		cr_assert(json_is_integer(json_object_get(u, "sent")));
+		cr_assert(json_is_integer(json_object_get(u, "received")));
+		cr_assert(json_is_object(json_object_get(j, "netlink")),
+		    "usage without netlink: %s", buf);
+		cr_assert(json_is_number(json_object_get(json_object_get(j,
+		    "netlink"), "rtt")), "netlink without rtt: %s", buf);
+		v = (long long)json_integer_value(json_object_get(u, "sent"));
+	}
+	json_decref(j);
+	return v;
+}
+
+/*
+ * A wildcard rule with per_connection: each TCP connection it matches
+ * gets a start firefly of its own (its real ports), ongoing ones with its
+ * counts (fireflies.interval), and an end when it closes or the rule
+ * ends. An exact flow whose connection exists gets its counts in its
+ * start firefly, and ongoing ones. per_connection on a udp rule or an
+ * exact flow is refused, and changes nothing.
+ */
+Test(api, wildcard_rules_announce_each_connection, .timeout = 120)
+{
+	static char buf[2048];
+	struct ff_want w = { "start", "ipv6", NT_ADDR_A, NT_ADDR_B, 4600, 6100,
+	    3, 14, "xrootd", "tcp" };
+	struct start_req st;
+	struct simple_req s;
+	struct client c;
+	Sctag__V1__Reply *rep;
+	int lfd, a[4], b[4], coll, i;
+	uint64_t id;
+
+	ff_extra = ", \"interval\": 1, \"scan_every\": 1";
+	api_up();
+	c = ipc();
+	coll = ff_listen(NT_ADDR_B, FF_COLL6);
+	lfd = tcp_listen_b(6100);
+
+	/* Refused, nothing changed. */
+	start_req(&st, 0, "cms", "14");
+	st.spec.per_connection = 1;
+	expect_code(call(&c, &st.r), SCTAG__V1__CODE__INVALID_ARGUMENT,
+	    "per_connection: connections are found among this host's TCP "
+	    "sockets; a udp rule has none");
+	start_req(&st, 4699, "cms", "14");
+	st.spec.protocol = SCTAG__V1__PROTOCOL__PROTOCOL_TCP;
+	st.spec.dst_port = 6100;
+	st.spec.per_connection = 1;
+	expect_code(call(&c, &st.r), SCTAG__V1__CODE__INVALID_ARGUMENT,
+	    "per_connection: this flow is one connection");
+	cr_assert_eq(table_total(), 0);
+	cr_assert_eq(kernel_rules(), 0);
+
+	/* Any local port to B:6100, each connection announced. */
+	start_req(&st, 0, "cms", "14");
+	st.spec.protocol = SCTAG__V1__PROTOCOL__PROTOCOL_TCP;
+	st.spec.dst_port = 6100;
+	st.spec.application = (char *)"xrootd";
+	st.spec.per_connection = 1;
+	rep = call(&c, &st.r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	cr_assert(rep->start_flow->flow->spec->per_connection);
+	id = rep->start_flow->flow->id;
+	wire_reply_free(rep);
+	cr_assert_eq(ff_recv(coll, buf, sizeof(buf), 300), 0,
+	    "the rule itself sent a firefly: %s", buf);
+
+	a[0] = tcp_connect_a(4600, 6100, lfd, &b[0]);
+	a[1] = tcp_connect_a(4601, 6100, lfd, &b[1]);
+	for (i = 0; i < 2; i++) {
+		cr_assert_gt(ff_wait(coll, "start", 4600 + i, 3000, buf,
+		    sizeof(buf)), 0, "no start firefly for connection %d", i);
+		w.sport = 4600 + i;
+		ff_check(buf, &w);
+	}
+
+	/* Its counts, every second. */
+	tcp_move(a[0], b[0], 256 << 10);
+	w.state = "ongoing";
+	w.sport = 4600;
+	for (i = 0; i < 5; i++) {
+		cr_assert_gt(ff_wait(coll, "ongoing", 4600, 3000, buf,
+		    sizeof(buf)), 0, "no ongoing firefly");
+		ff_check(buf, &w);
+		if (ff_sent(buf) >= 256 << 10)
+			break;
+	}
+	cr_assert_lt(i, 5, "no ongoing firefly counts the 256 KiB sent");
+
+	/* Closed: its end, with the final counts. */
+	close(a[0]);
+	close(b[0]);
+	cr_assert_gt(ff_wait(coll, "end", 4600, 3000, buf, sizeof(buf)), 0,
+	    "no end firefly for the closed connection");
+	w.state = "end";
+	ff_check(buf, &w);
+	cr_assert_geq(ff_sent(buf), 256 << 10);
+
+	/* An exact flow of a live connection: counts from its start. */
+	a[2] = tcp_connect_a(4602, 6100, lfd, &b[2]);
+	tcp_move(a[2], b[2], 64 << 10);
+	start_req(&st, 4602, "atlas", "4");
+	st.spec.protocol = SCTAG__V1__PROTOCOL__PROTOCOL_TCP;
+	st.spec.dst_port = 6100;
+	expect_code(call(&c, &st.r), SCTAG__V1__CODE__OK, NULL);
+	w = (struct ff_want){ "start", "ipv6", NT_ADDR_A, NT_ADDR_B, 4602,
+	    6100, 2, 4, NULL, "tcp" };
+	cr_assert_gt(ff_wait(coll, "start", 4602, 3000, buf, sizeof(buf)),
+	    0, "no start firefly for the exact flow");
+	ff_check(buf, &w);
+	cr_assert_geq(ff_sent(buf), 64 << 10, "the start firefly has no "
+	    "counts: %s", buf);
+	w.state = "ongoing";
+	cr_assert_gt(ff_wait(coll, "ongoing", 4602, 3000, buf, sizeof(buf)),
+	    0, "no ongoing firefly for the exact flow");
+	ff_check(buf, &w);
+
+	/* The rule ends: so do its connections' announcements. */
+	simple_req(&s, SCTAG__V1__REQUEST__CALL_END_FLOW);
+	s.ef.which_case = SCTAG__V1__END_FLOW_REQUEST__WHICH_ID;
+	s.ef.id = id;
+	expect_code(call(&c, &s.r), SCTAG__V1__CODE__OK, NULL);
+	cr_assert_gt(ff_wait(coll, "end", 4601, 3000, buf, sizeof(buf)), 0,
+	    "no end firefly for the live connection of the ended rule");
+	w = (struct ff_want){ "end", "ipv6", NT_ADDR_A, NT_ADDR_B, 4601, 6100,
+	    3, 14, "xrootd", "tcp" };
+	ff_check(buf, &w);
+	cr_assert_eq(status_counter("connections_announced"), 2);
+	cr_assert_eq(status_counter("connections_tracked"), 0);
+	cr_assert_eq(status_counter("connection_rules"), 0);
+	cr_assert_eq(status_counter("connection_scan_errors"), 0);
+	cr_assert_geq(status_counter("fireflies_ongoing"), 2);
+	close(a[1]);
+	close(b[1]);
+	close(a[2]);
+	close(b[2]);
+	close(lfd);
 	close(coll);
 	api_down();
 }

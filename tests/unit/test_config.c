@@ -92,6 +92,7 @@ assert_cfg_eq(const struct cfg *a, const struct cfg *b)
 	cr_assert_eq(a->ff_peer_port, b->ff_peer_port);
 	cr_assert_eq(a->ff_interval, b->ff_interval);
 	cr_assert_eq(a->ff_resolve, b->ff_resolve);
+	cr_assert_eq(a->ff_scan, b->ff_scan);
 }
 
 /* Must be rejected with exactly this message, and leave C as it was. */
@@ -214,6 +215,7 @@ Test(config, fireflies)
 	cr_assert_eq(C.ff_peer_port, 10514);
 	cr_assert_eq(C.ff_interval, 0);
 	cr_assert_eq(C.ff_resolve, 300);
+	cr_assert_eq(C.ff_scan, 1);
 	cr_assert_eq(C.nff_listen, 2);
 	cr_assert_str_eq(C.ff_listen[0], "[::1]:10514");
 	cr_assert_eq(C.nff_allow, 2);
@@ -234,14 +236,15 @@ Test(config, fireflies)
 	cr_assert_eq(parse(&C, "{\"fireflies\": {\"collectors\": "
 	    "[\"collector.example.org\", \"[2001:db8::7]:9000\", "
 	    "\"192.0.2.9:514\", \"[::1]\"], \"to_peer\": false, "
-	    "\"peer_port\": 10515, \"interval\": 60, \"resolve_every\": 30}}",
-	    err, sizeof(err)), 0, "%s", err);
+	    "\"peer_port\": 10515, \"interval\": 60, \"resolve_every\": 30, "
+	    "\"scan_every\": 5}}", err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(C.nff_collectors, 4);
 	cr_assert_str_eq(C.ff_collectors[1], "[2001:db8::7]:9000");
 	cr_assert_eq(C.ff_to_peer, 0);
 	cr_assert_eq(C.ff_peer_port, 10515);
 	cr_assert_eq(C.ff_interval, 60);
 	cr_assert_eq(C.ff_resolve, 30);
+	cr_assert_eq(C.ff_scan, 5);
 	round_trip(&C);
 
 	cr_assert_eq(cfg_collector_split("collector.example.org", host,
@@ -283,10 +286,12 @@ Test(config, fireflies)
 	reject_eq("{\"fireflies\": {\"resolve_every\": 1}}",
 	    "t.json:1: fireflies.resolve_every: 1 is out of range "
 	    "(10..86400)");
+	reject_eq("{\"fireflies\": {\"scan_every\": 0}}",
+	    "t.json:1: fireflies.scan_every: 0 is out of range (1..3600)");
 	reject_eq("{\"fireflies\": {\"port\": 1}}",
 	    "t.json:1: fireflies.port: unknown key (expected enabled, "
-	    "collectors, to_peer, peer_port, interval, resolve_every, listen "
-	    "or allow)");
+	    "collectors, to_peer, peer_port, interval, resolve_every, "
+	    "scan_every, listen or allow)");
 }
 
 Test(config, empty_object_keeps_defaults)

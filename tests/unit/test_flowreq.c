@@ -453,6 +453,33 @@ Test(flowreq, ipv4_is_kept_not_marked)
 	cr_assert_str_eq(buf, "0.0.0.0/0");
 }
 
+/* Only a rule with a wildcard that can match TCP. */
+Test(flowreq, per_connection_needs_a_tcp_wildcard)
+{
+	struct flowreq_in	in = base();
+	struct flowreq_spec	s;
+
+	in.per_conn = 1;
+	cr_assert_eq(parse(&in, &s), -EINVAL);
+	cr_assert_not_null(strstr(E, "per_connection: this flow is one "
+	    "connection"), "%s", E);
+	in.src_port = 0;
+	cr_assert_eq(parse(&in, &s), 0, "%s", E);
+	cr_assert(s.per_conn);
+	cr_assert(!flowreq_exact(&s.rule));
+	in.protocol = IPPROTO_UDP;
+	cr_assert_eq(parse(&in, &s), -EINVAL);
+	cr_assert_not_null(strstr(E, "a udp rule has none"), "%s", E);
+	in.protocol = 0;
+	in.src_port = 2345;
+	cr_assert_eq(parse(&in, &s), 0, "%s", E);	/* any protocol */
+	in.per_conn = 0;
+	in.protocol = IPPROTO_TCP;
+	cr_assert_eq(parse(&in, &s), 0, "%s", E);
+	cr_assert(!s.per_conn);
+	cr_assert(flowreq_exact(&s.rule));
+}
+
 Test(flowreq, wide_experiments_need_an_option_header)
 {
 	struct flowreq_in	in = base();

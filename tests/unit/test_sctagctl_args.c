@@ -207,6 +207,25 @@ Test(flow, options_of_start)
 	cr_assert_eq(s->ttl_seconds, 3600);
 	cr_assert_eq(s->strategy, SCTAG__V1__STRATEGY__STRATEGY_HOP_BY_HOP);
 	cr_assert_str_eq(s->application, "fts");
+	cr_assert(!s->per_connection);
+}
+
+Test(flow, per_connection_is_a_flag)
+{
+	char		*argv[] = { "--dst", "2001:db8:1::/48",
+	    "--per-connection", "--scitag", "130" };
+	char		*last[] = { "--dst", "2001:db8:1::/48", "--scitag", "130",
+	    "--per-connection" };
+	struct ctl_flow	 f;
+	char		 err[256];
+
+	cr_assert_eq(ctl_parse_flow(5, argv, 1, &f, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert(ctl_flow_spec(&f)->per_connection);
+	cr_assert_eq(f.scitag, 130);
+	cr_assert_eq(ctl_parse_flow(5, last, 1, &f, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert(ctl_flow_spec(&f)->per_connection);
 }
 
 Test(flow, tag_rules)

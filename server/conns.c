@@ -1,0 +1,474 @@
+/*
+ * conns.c: see conns.h.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conns.h"
+#include "dispatch.h"
+#include "ffin.h"
+#include "ffsend.h"
+#include "flowreq.h"
+#include "log.h"
+
+/* A per-connection rule: its flow as it started. */
+struct crule {
+	struct flows_flow	f;
+};
+
+/* A connection announced for a per-connection rule. */
+struct conn {
+	uint64_t		cookie;
+	uint64_t		flow_id;
+	struct sockdiag_conn	c;		/* as last seen */
+	struct timespec		first;		/* start-time */
+	int			ended;		/* its end firefly went */
+};
+
+struct conns {
+	struct conns_opts	 o;
+	struct sockdiag_q	*q;
+	struct crule		*rules;
+	size_t			 nrules, rules_cap;
+	_Atomic uint32_t	 nrules_seen;	/* for the unlocked tick */
+	struct conn		*tracked;	/* by cookie */
+	size_t			 ntracked, tracked_cap;
+	struct sockdiag_conn	*seen;		/* a scan's sockets */
+	size_t			 nseen, seen_cap;
+	int			 seen_nomem;
+	struct conn		*next;		/* the next tracked */
+	size_t			 next_cap;
+	_Atomic uint64_t	 scan_due;	/* 0: now (a rule started) */
+	uint64_t		 ongoing_due;	/* main thread */
+	struct conns_stats	 st;
+	struct log_ratelimit	 rl;
+};
+
+void
+conns_firefly(struct ff_event *e, enum ff_state st,
+    const struct flows_flow *f, const struct sockdiag_conn *c,
+    const struct timespec *start)
+{
+	const struct marker_rule *r = &f->spec.rule;
+
+	memset(e, 0, sizeof(*e));
+	e->state = st;
+	e->flow.proto = c ? IPPROTO_TCP : r->proto;
+	e->flow.family = c ? c->family : f->spec.family;
+	memcpy(e->flow.src, c ? c->src : r->src, sizeof(e->flow.src));
+	memcpy(e->flow.dst, c ? c->dst : r->dst, sizeof(e->flow.dst));
+	e->flow.sport = c ? c->sport : r->sport;
+	e->flow.dport = c ? c->dport : r->dport;
+	e->flow.exp = r->exp;
+	e->flow.act = r->act;
+	/* Printable ASCII (flowreq.c): cutting it keeps it valid. */
+	snprintf(e->flow.application, sizeof(e->flow.application), "%.63s",
+	    f->spec.application);
+	e->start = *start;
+	clock_gettime(CLOCK_REALTIME, &e->now);
+	if (st == FF_END)
+		e->end = e->now;
+	if (c != NULL)
+		sockdiag_fill_event(c, e);
+}
+
+int
+conns_new(const struct conns_opts *o, struct conns **out, char *err,
+    size_t errlen)
+{
+	struct conns *cs;
+	int rc;
+
+	*out = NULL;
+	if ((cs = calloc(1, sizeof(*cs))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	cs->o = *o;
+	cs->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10, 5);
+	if ((rc = sockdiag_q_open(&cs->q, err, errlen)) != 0) {
+		free(cs);
+		return rc;
+	}
+	*out = cs;
+	return 0;
+}
+
+void
+conns_free(struct conns *cs)
+{
+	if (cs == NULL)
+		return;
+	sockdiag_q_close(cs->q);
+	free(cs->rules);
+	free(cs->tracked);
+	free(cs->seen);
+	free(cs->next);
+	free(cs);
+}
+
+/* Room for one more of n in *v of *cap elements of size sz (doubling). */
+static int
+grow(void **v, size_t *cap, size_t n, size_t sz, size_t max)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	if (n >= max)
+		return -E2BIG;
+	ncap = *cap ? *cap * 2 : 64;
+	if (ncap > max)
+		ncap = max;
+	if ((p = realloc(*v, ncap * sz)) == NULL)
+		return -ENOMEM;
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
+static const struct crule *
+rule_of(const struct conns *cs, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cs->nrules; i++)
+		if (cs->rules[i].f.id == id)
+			return &cs->rules[i];
+	return NULL;
+}
+
+static void
+announce(struct conns *cs, enum ff_state st, const struct conn *k)
+{
+	const struct crule *cr = rule_of(cs, k->flow_id);
+	struct ff_event e;
+
+	if (cr == NULL)
+		return;
+	conns_firefly(&e, st, &cr->f, &k->c, &k->first);
+	ffsend_event(cs->o.ff, &e);
+	if (st == FF_START)
+		cs->st.announced++;
+	else if (st == FF_ONGOING)
+		cs->st.ongoing++;
+}
+
+/* The connections of a rule that ended: their end fireflies, now. */
+static void
+end_rule_conns(struct conns *cs, uint64_t id)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < cs->ntracked; i++) {
+		if (cs->tracked[i].flow_id == id) {
+			if (!cs->tracked[i].ended)
+				announce(cs, FF_END, &cs->tracked[i]);
+			continue;
+		}
+		cs->tracked[j++] = cs->tracked[i];
+	}
+	cs->ntracked = j;
+}
+
+void
+conns_flow(struct conns *cs, enum flows_event ev, const struct flows_flow *f)
+{
+	size_t i;
+
+	if (cs == NULL || !f->spec.per_conn)
+		return;
+	if (ev == FLOWS_STARTED) {
+		if (grow((void **)&cs->rules, &cs->rules_cap, cs->nrules,
+		    sizeof(*cs->rules), CONNS_RULES_MAX) != 0) {
+			cs->st.rules_over++;
+			log_warn("flow %llu: its connections get no fireflies: "
+			    "%u per-connection rules are followed at most",
+			    (unsigned long long)f->id, CONNS_RULES_MAX);
+			return;
+		}
+		cs->rules[cs->nrules++].f = *f;
+		atomic_store(&cs->nrules_seen, (uint32_t)cs->nrules);
+		/* Its connections soon, not a whole period later. */
+		cs->scan_due = 0;
+		return;
+	}
+	for (i = 0; i < cs->nrules; i++)
+		if (cs->rules[i].f.id == f->id)
+			break;
+	if (i == cs->nrules)
+		return;
+	end_rule_conns(cs, f->id);
+	cs->rules[i] = cs->rules[--cs->nrules];
+	atomic_store(&cs->nrules_seen, (uint32_t)cs->nrules);
+}
+
+static int
+by_cookie(const void *a, const void *b)
+{
+	const struct conn *x = a, *y = b;
+
+	return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
+}
+
+static struct conn *
+tracked_find(struct conns *cs, uint64_t cookie)
+{
+	struct conn key = { .cookie = cookie };
+
+	return bsearch(&key, cs->tracked, cs->ntracked, sizeof(key),
+	    by_cookie);
+}
+
+void
+conns_closed(struct conns *cs, const struct sockdiag_conn *c)
+{
+	struct conn *k;
+
+	if (cs == NULL || (k = tracked_find(cs, c->cookie)) == NULL ||
+	    k->ended)
+		return;
+	k->c = *c;		/* the final counts */
+	announce(cs, FF_END, k);
+	/* Forgotten at the next scan (which will not find it). */
+	k->ended = 1;
+}
+
+static int
+rule_matches(const struct marker_rule *r, const struct sockdiag_conn *c)
+{
+	if (r->proto != 0 && r->proto != IPPROTO_TCP)
+		return 0;
+	if (!r->src_any && memcmp(r->src, c->src, sizeof(r->src)) != 0)
+		return 0;
+	if ((r->sport != 0 && r->sport != c->sport) ||
+	    (r->dport != 0 && r->dport != c->dport))
+		return 0;
+	return flowreq_prefix_contains(r->dst, r->dst_plen, c->dst, 128);
+}
+
+/* Longest destination prefix, then a given source, then given ports. */
+static unsigned
+specificity(const struct marker_rule *r)
+{
+	return (unsigned)r->dst_plen << 8 | (unsigned)!r->src_any << 2 |
+	    ((unsigned)(r->sport != 0) + (unsigned)(r->dport != 0));
+}
+
+static const struct crule *
+best_rule(const struct conns *cs, const struct sockdiag_conn *c)
+{
+	const struct crule *best = NULL;
+	unsigned s, bs = 0;
+	size_t i;
+
+	for (i = 0; i < cs->nrules; i++) {
+		if (!rule_matches(&cs->rules[i].f.spec.rule, c))
+			continue;
+		s = specificity(&cs->rules[i].f.spec.rule);
+		if (best == NULL || s > bs || (s == bs &&
+		    cs->rules[i].f.id < best->f.id)) {
+			best = &cs->rules[i];
+			bs = s;
+		}
+	}
+	return best;
+}
+
+static void
+seen(void *arg, const struct sockdiag_conn *c)
+{
+	struct conns *cs = arg;
+
+	/* The dump stops at CONNS_SCAN_MAX: only memory can run out. */
+	if (grow((void **)&cs->seen, &cs->seen_cap, cs->nseen,
+	    sizeof(*cs->seen), CONNS_SCAN_MAX) == 0)
+		cs->seen[cs->nseen++] = *c;
+	else
+		cs->seen_nomem = 1;
+}
+
+/* An exact flow's own connection: its ongoing firefly. */
+static void
+ongoing_exact(struct conns *cs, const struct flows_flow *f,
+    const struct sockdiag_conn *c)
+{
+	struct timespec start;
+	struct ff_event e;
+
+	/* A received firefly's flow: its sender reports on it. */
+	if (strcmp(f->owner, FFIN_OWNER) == 0)
+		return;
+	start.tv_sec = (time_t)(f->created_ms / 1000);
+	start.tv_nsec = (long)(f->created_ms % 1000) * 1000000;
+	conns_firefly(&e, FF_ONGOING, f, c, &start);
+	ffsend_event(cs->o.ff, &e);
+	cs->st.ongoing++;
+}
+
+/*
+ * The scan's sockets against the table (state lock held): next holds the
+ * per-connection rules' connections, by cookie; then merged with those
+ * tracked: new ones start, gone ones end.
+ */
+static void
+match(struct conns *cs, int ongoing, const struct timespec *now)
+{
+	const struct sockdiag_conn *c;
+	const struct crule *cr;
+	struct marker_rule r;
+	struct flows_flow f;
+	struct conn *k, *old;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < cs->nseen; i++) {
+		c = &cs->seen[i];
+		memset(&r, 0, sizeof(r));
+		r.proto = IPPROTO_TCP;
+		r.dst_plen = 128;
+		r.sport = c->sport;
+		r.dport = c->dport;
+		memcpy(r.src, c->src, sizeof(r.src));
+		memcpy(r.dst, c->dst, sizeof(r.dst));
+		if (flows_find_match(cs->o.flows, &r, &f) == 0) {
+			if (ongoing)
+				ongoing_exact(cs, &f, c);
+			continue;
+		}
+		if (cs->nrules == 0 || (cr = best_rule(cs, c)) == NULL)
+			continue;
+		/* At most nseen: the room was made before the lock. */
+		k = &cs->next[n++];
+		memset(k, 0, sizeof(*k));
+		k->cookie = c->cookie;
+		k->flow_id = cr->f.id;
+		k->c = *c;
+	}
+	qsort(cs->next, n, sizeof(*cs->next), by_cookie);
+	for (i = j = 0; i < n || j < cs->ntracked; ) {
+		old = j < cs->ntracked ? &cs->tracked[j] : NULL;
+		k = i < n ? &cs->next[i] : NULL;
+		if (k == NULL || (old != NULL && old->cookie < k->cookie)) {
+			/* Gone without a notice (or ended already). */
+			if (!old->ended)
+				announce(cs, FF_END, old);
+			j++;
+			continue;
+		}
+		if (old != NULL && old->cookie == k->cookie &&
+		    old->flow_id == k->flow_id) {
+			k->first = old->first;
+			k->ended = old->ended;
+			if (ongoing && !k->ended)
+				announce(cs, FF_ONGOING, k);
+			i++;
+			j++;
+			continue;
+		}
+		if (old != NULL && old->cookie == k->cookie) {
+			/* Another rule took it: the old one's ends. */
+			if (!old->ended)
+				announce(cs, FF_END, old);
+			j++;
+		}
+		k->first = *now;
+		announce(cs, FF_START, k);
+		i++;
+	}
+	/* The ended ones are forgotten: a socket is destroyed once. */
+	for (i = j = 0; i < n; i++)
+		if (!cs->next[i].ended)
+			cs->next[j++] = cs->next[i];
+	k = cs->tracked;
+	cs->tracked = cs->next;
+	cs->ntracked = j;
+	cs->next = k;
+	i = cs->tracked_cap;
+	cs->tracked_cap = cs->next_cap;
+	cs->next_cap = i;
+}
+
+static int
+until(const struct conns *cs, uint64_t now_ms)
+{
+	uint64_t due = UINT64_MAX;
+
+	if (atomic_load(&cs->nrules_seen) > 0)
+		due = cs->scan_due;
+	if (cs->o.interval_ms > 0 && cs->ongoing_due < due)
+		due = cs->ongoing_due;
+	if (due == UINT64_MAX)
+		return -1;
+	if (due <= now_ms)
+		return 0;
+	return due - now_ms > 1000 ? 1000 : (int)(due - now_ms);
+}
+
+int
+conns_tick(struct conns *cs, struct dispatch *d, uint64_t now_ms)
+{
+	struct timespec now;
+	unsigned long suppressed;
+	char err[256];
+	size_t n;
+	int ongoing, rc;
+
+	if (cs == NULL)
+		return -1;
+	if ((rc = until(cs, now_ms)) != 0)
+		return rc;
+	ongoing = cs->o.interval_ms > 0 && cs->ongoing_due <= now_ms;
+	cs->scan_due = now_ms + cs->o.scan_ms;
+	if (ongoing)
+		cs->ongoing_due = now_ms + cs->o.interval_ms;
+	cs->nseen = 0;
+	cs->seen_nomem = 0;
+	rc = sockdiag_dump(cs->q, seen, cs, CONNS_SCAN_MAX, &n, err,
+	    sizeof(err));
+	if (rc == 0 && cs->seen_nomem) {
+		rc = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory for %zu sockets", n);
+	}
+	/* The merge's room, outside the lock. */
+	if (rc == 0 && cs->next_cap < cs->nseen) {
+		free(cs->next);
+		cs->next_cap = 0;
+		if ((cs->next = calloc(cs->nseen, sizeof(*cs->next))) == NULL) {
+			rc = -ENOMEM;
+			snprintf(err, sizeof(err), "out of memory for %zu "
+			    "connections", cs->nseen);
+		} else
+			cs->next_cap = cs->nseen;
+	}
+	dispatch_lock(d);
+	cs->st.scans++;
+	if (rc == 0) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		match(cs, ongoing, &now);
+	} else
+		cs->st.scan_errors++;
+	dispatch_unlock(d);
+	/* Nothing is known then: a partial list would end live ones. */
+	if (rc != 0 && log_ratelimit_ok(&cs->rl, &suppressed))
+		log_warn("connections: scan: %s; no connection fireflies "
+		    "from it%s", err, suppressed ?
+		    " (earlier errors not logged)" : "");
+	return until(cs, now_ms);
+}
+
+void
+conns_stats(const struct conns *cs, struct conns_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (cs == NULL)
+		return;
+	*st = cs->st;
+	st->rules = (uint32_t)cs->nrules;
+	st->tracked = (uint32_t)cs->ntracked;
+}
