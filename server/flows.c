@@ -221,6 +221,8 @@ flows_start(struct flows *f, const struct flowreq_spec *spec,
 		snprintf(err, errlen, "flow table full (capacity %u)", f->cap);
 		return -ENOSPC;
 	}
+	if ((rc = fl_index_reserve(f, err, errlen)) != 0)
+		return rc;
 	if ((rc = fl_str_ref(&f->owners, owner, &oid)) != 0) {
 		snprintf(err, errlen, "too many distinct owners (limit %d)",
 		    FLOWS_STRINGS_MAX);

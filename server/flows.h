@@ -164,8 +164,9 @@ void flows_set_reg(struct flows *, const struct reg *);
 /*
  * Start (or find) the flow of a spec from flowreq_parse. owner: the
  * caller's key name, 1..FLOWS_OWNER_MAX bytes. -ENOSPC when the table (or
- * the pool of distinct names) is full, -EEXIST on a conflict, or the
- * backend's error; on any error nothing changed.
+ * the pool of distinct names) is full, -EEXIST on a conflict, -ENOMEM
+ * when its indexes can not grow, or the backend's error; on any error
+ * nothing changed.
  */
 int flows_start(struct flows *, const struct flowreq_spec *,
     const char *owner, uint64_t now_ms, struct flows_flow *out,

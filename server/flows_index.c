@@ -14,6 +14,8 @@
 #define STR_IDS		(FLOWS_STRINGS_MAX + 1)	/* ids 0..65535 */
 #define STR_HASH_MIN	64
 #define ORD_SLACK	64		/* tombstones always tolerated */
+#define SPEC_MIN	1024		/* buckets a new table starts with */
+#define ORD_MIN		1024		/* id order entries, likewise */
 
 static uint64_t
 siphash(const void *p, size_t n, const uint8_t key[16])
@@ -29,12 +31,12 @@ siphash(const void *p, size_t n, const uint8_t key[16])
 /* ---- spec index ---------------------------------------------------------- */
 
 static uint32_t
-spec_home(const struct flows *f, const struct marker_rule *r)
+spec_hash(const struct flows *f, const struct marker_rule *r)
 {
 	uint8_t	key[FLOWREQ_KEY_LEN];
 
 	flowreq_key(r, key);
-	return (uint32_t)siphash(key, FLOWREQ_MATCH_LEN, f->skey) & f->smask;
+	return (uint32_t)siphash(key, FLOWREQ_MATCH_LEN, f->skey);
 }
 
 static int
@@ -50,12 +52,14 @@ same_match(const struct marker_rule *a, const struct marker_rule *b)
 uint32_t
 fl_spec_find(const struct flows *f, const struct marker_rule *r)
 {
-	uint32_t	i, b;
+	const struct flow	*fl;
+	uint32_t		 h = spec_hash(f, r), i, b;
 
-	for (i = spec_home(f, r); (b = f->spec[i]) != 0;
-	    i = (i + 1) & f->smask)
-		if (same_match(&f->slab[b - 1].rule, r))
+	for (i = h & f->smask; (b = f->spec[i]) != 0; i = (i + 1) & f->smask) {
+		fl = &f->slab[b - 1];
+		if (fl->hash == h && same_match(&fl->rule, r))
 			return b - 1;
+	}
 	return FL_NONE;
 }
 
@@ -64,7 +68,8 @@ fl_spec_insert(struct flows *f, uint32_t slot)
 {
 	uint32_t	i;
 
-	for (i = spec_home(f, &f->slab[slot].rule); f->spec[i] != 0;
+	f->slab[slot].hash = spec_hash(f, &f->slab[slot].rule);
+	for (i = f->slab[slot].hash & f->smask; f->spec[i] != 0;
 	    i = (i + 1) & f->smask)
 		;
 	f->spec[i] = slot + 1;
@@ -75,7 +80,7 @@ fl_spec_remove(struct flows *f, uint32_t slot)
 {
 	uint32_t	i, j, k;
 
-	for (i = spec_home(f, &f->slab[slot].rule); f->spec[i] != slot + 1;
+	for (i = f->slab[slot].hash & f->smask; f->spec[i] != slot + 1;
 	    i = (i + 1) & f->smask)
 		;
 	/*
@@ -84,13 +89,40 @@ fl_spec_remove(struct flows *f, uint32_t slot)
 	 */
 	f->spec[i] = 0;
 	for (j = (i + 1) & f->smask; f->spec[j] != 0; j = (j + 1) & f->smask) {
-		k = spec_home(f, &f->slab[f->spec[j] - 1].rule);
+		k = f->slab[f->spec[j] - 1].hash & f->smask;
 		if (((j - k) & f->smask) >= ((j - i) & f->smask)) {
 			f->spec[i] = f->spec[j];
 			f->spec[j] = 0;
 			i = j;
 		}
 	}
+}
+
+/*
+ * Rehash into nb buckets. The new array is filled before it replaces the
+ * old one, so a failed allocation leaves the index as it was. The walk
+ * follows the id order, which lists every flow in the table and, for a
+ * table filled in one go, reads the slab front to back.
+ */
+static int
+spec_grow(struct flows *f, uint32_t nb)
+{
+	uint32_t	*spec, mask = nb - 1, pos, slot, i;
+
+	if ((spec = calloc(nb, sizeof(*spec))) == NULL)
+		return -ENOMEM;
+	for (pos = 0; pos < f->ord_len; pos++) {
+		if ((slot = f->ord_slot[pos]) == FL_NONE)
+			continue;
+		for (i = f->slab[slot].hash & mask; spec[i] != 0;
+		    i = (i + 1) & mask)
+			;
+		spec[i] = slot + 1;
+	}
+	free(f->spec);
+	f->spec = spec;
+	f->smask = mask;
+	return 0;
 }
 
 /* ---- id order ------------------------------------------------------------ */
@@ -136,12 +168,28 @@ ord_compact(struct flows *f)
 	f->ord_dead = 0;
 }
 
+/* realloc one array at a time: a failure leaves both valid for ord_cap. */
+static int
+ord_grow(struct flows *f, uint32_t ncap)
+{
+	void	*p;
+
+	if ((p = realloc(f->ord_id, (size_t)ncap * sizeof(*f->ord_id))) ==
+	    NULL)
+		return -ENOMEM;
+	f->ord_id = p;
+	if ((p = realloc(f->ord_slot, (size_t)ncap * sizeof(*f->ord_slot))) ==
+	    NULL)
+		return -ENOMEM;
+	f->ord_slot = p;
+	f->ord_cap = ncap;
+	return 0;
+}
+
 void
 fl_ord_append(struct flows *f, uint64_t id, uint32_t slot)
 {
-	/* The caller checked capacity, so a full array has tombstones. */
-	if (f->ord_len == f->ord_cap)
-		ord_compact(f);
+	/* fl_index_reserve made room. */
 	f->ord_id[f->ord_len] = id;
 	f->ord_slot[f->ord_len] = slot;
 	f->ord_len++;
@@ -430,16 +478,59 @@ fl_str(const struct strpool *p, uint16_t id)
 /* ---- whole index --------------------------------------------------------- */
 
 int
+fl_index_reserve(struct flows *f, char *err, size_t errlen)
+{
+	uint32_t	nb = f->smask + 1, live, ncap;
+	int		rc;
+
+	/* Load at most 2/3 keeps linear probing runs short. */
+	if ((uint64_t)(f->count + 1) * 3 > (uint64_t)nb * 2 &&
+	    nb < f->spec_max) {
+		if ((rc = spec_grow(f, nb * 2)) != 0) {
+			snprintf(err, errlen, "flow table: out of memory "
+			    "growing the spec index to %u entries (%u flows)",
+			    nb * 2, f->count);
+			return rc;
+		}
+	}
+	if (f->ord_len < f->ord_cap)
+		return 0;
+	/*
+	 * Full. Compacting frees a third of the array or more when tombstones
+	 * are at least half the live entries, so it is amortised O(1) per
+	 * append; with fewer, doubling is cheaper. At ord_max the caller's
+	 * capacity check leaves over cap / 4 tombstones to compact.
+	 */
+	live = f->ord_len - f->ord_dead;
+	if (f->ord_dead > 0 && (f->ord_dead >= live / 2 ||
+	    f->ord_cap >= f->ord_max)) {
+		ord_compact(f);
+		return 0;
+	}
+	ncap = f->ord_cap > f->ord_max / 2 ? f->ord_max : f->ord_cap * 2;
+	if ((rc = ord_grow(f, ncap)) != 0) {
+		snprintf(err, errlen, "flow table: out of memory growing the "
+		    "id order to %u entries (%u flows)", ncap, f->count);
+		return rc;
+	}
+	return 0;
+}
+
+int
 fl_index_init(struct flows *f, char *err, size_t errlen)
 {
 	uint32_t	nb = 16;
 	int		rc;
 
-	/* Load at most 2/3 keeps linear probing runs short. */
+	/* Enough for a full table at load 2/3; the index starts smaller. */
 	while (nb < f->cap + f->cap / 2)
 		nb *= 2;
+	f->spec_max = nb;
+	if (nb > SPEC_MIN)
+		nb = SPEC_MIN;
 	f->smask = nb - 1;
-	f->ord_cap = f->cap + f->cap / 4 + ORD_SLACK;
+	f->ord_max = f->cap + f->cap / 4 + ORD_SLACK;
+	f->ord_cap = f->ord_max < ORD_MIN ? f->ord_max : ORD_MIN;
 	/* calloc of this size maps fresh zero pages: resident as used. */
 	f->slab = calloc(f->cap, sizeof(*f->slab));
 	f->spec = calloc(nb, sizeof(*f->spec));
