@@ -46,6 +46,7 @@ extern "C" {
 #endif
 
 #define SCTAG_DEFAULT_URL	"ipc:///run/sctag/sctagd.sock"
+#define SCTAG_DEFAULT_EVENTS_URL "ipc:///run/sctag/events.sock"
 #define SCTAG_DEFAULT_TIMEOUT_MS 5000
 /* Longest agent host name (a DNS name), without its NUL. */
 #define SCTAG_HOST_MAX		253
@@ -209,14 +210,23 @@ enum sctag_status sctag_drain(struct sctag_client *c, const char *owner,
 void sctag_result_free(struct sctag_result *res);
 
 /*
- * An agent's events (every flow that starts or ends; Event in agent.proto):
- * url is its events socket, ipc://DIR/events.sock next to the API's. A
+ * An agent's events (every flow that starts or ends; Event in agent.proto).
+ * opts->url is its events socket: ipc://DIR/events.sock next to the API's
+ * (NULL = SCTAG_DEFAULT_EVENTS_URL), or the agent's api.events_tls
+ * listener, tls+tcp://HOST:PORT (7444 by convention), with ca_file,
+ * cert_file (key_file) and target_host as for sctag_client_open; the
+ * certificate must come from the CA the agent trusts for watchers, which
+ * need not be the API's. sign_key_file and timeout_ms are not used:
+ * nothing is sent. Open dials once and waits for that first connection
+ * (TCP connect and TLS handshake, which NNG 1.5.2 does not bound), so a
+ * refused socket or certificate is SCTAG_ERR_CONNECT here, not an empty
+ * watch; a connection lost later is redialed in the background. A
  * subscriber that falls behind loses events: seq then jumps.
  */
 struct sctag_watch;
 
-enum sctag_status sctag_watch_open(const char *url, struct sctag_watch **w,
-    char *err, size_t errlen);
+enum sctag_status sctag_watch_open(const struct sctag_opts *opts,
+    struct sctag_watch **w, char *err, size_t errlen);
 /*
  * The next event, waiting at most timeout_ms (0: for ever). SCTAG_OK and
  * *ev (free with sctag__v1__event__free_unpacked(*ev, NULL)), or

@@ -47,9 +47,9 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		c->pipes--;
 }
 
-static int
-tls_setup(struct sctag_client *c, const struct sctag_opts *o, char *err,
-    size_t errlen)
+int
+sctag_tls_dialer(nng_dialer d, const char *url, const char *server_name,
+    const struct sctag_opts *o, char *err, size_t errlen)
 {
 	nng_tls_config	*cfg = NULL;
 	char		*cert = NULL, *key = NULL;
@@ -58,7 +58,7 @@ tls_setup(struct sctag_client *c, const struct sctag_opts *o, char *err,
 
 	if (o->ca_file == NULL || o->cert_file == NULL) {
 		snprintf(err, errlen, "%s: tls+tcp:// needs a CA file and a "
-		    "client certificate", c->url);
+		    "client certificate", url);
 		return -EINVAL;
 	}
 	what = "TLS configuration";
@@ -71,7 +71,7 @@ tls_setup(struct sctag_client *c, const struct sctag_opts *o, char *err,
 	if ((rv = nng_tls_config_ca_file(cfg, o->ca_file)) != 0)
 		goto nng_fail;
 	what = "server name";
-	if ((rv = nng_tls_config_server_name(cfg, c->target)) != 0)
+	if ((rv = nng_tls_config_server_name(cfg, server_name)) != 0)
 		goto nng_fail;
 	if (o->key_file != NULL) {
 		if ((rc = read_pem(o->cert_file, &cert, err, errlen)) != 0 ||
@@ -86,7 +86,7 @@ tls_setup(struct sctag_client *c, const struct sctag_opts *o, char *err,
 	if (rv != 0)
 		goto nng_fail;
 	what = "dialer";
-	if ((rv = nng_dialer_set_ptr(c->dialer, NNG_OPT_TLS_CONFIG, cfg)) != 0)
+	if ((rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg)) != 0)
 		goto nng_fail;
 	rc = 0;
 	goto out;
@@ -104,6 +104,35 @@ out:
 	return rc;
 }
 
+int
+sctag_opts_target(const struct sctag_opts *o, const char *url,
+    const struct sctag_url *u, char *target, size_t len, char *err,
+    size_t errlen)
+{
+	int	rc;
+
+	if (o->target_host != NULL) {
+		if (!sctag_host_valid(o->target_host)) {
+			snprintf(err, errlen, "target host '%.64s' is not a "
+			    "host name (1-253 of A-Z a-z 0-9 . -)",
+			    o->target_host);
+			return -EINVAL;
+		}
+		snprintf(target, len, "%s", o->target_host);
+		return 0;
+	}
+	if ((rc = sctag_url_target(url, target, len)) != 0) {
+		if (u->kind == SCTAG_URL_TLS)
+			snprintf(err, errlen, "%s: the URL names an address; "
+			    "give the agent's host name (NAME=URL)", url);
+		else
+			snprintf(err, errlen, "this host's name: %s",
+			    strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
 enum sctag_status
 sctag_client_open(const struct sctag_opts *o, struct sctag_client **out,
     char *err, size_t errlen)
@@ -112,7 +141,7 @@ sctag_client_open(const struct sctag_opts *o, struct sctag_client **out,
 	struct sctag_url	 u;
 	const char		*url;
 	char			 dummy[1];
-	int			 rv, rc;
+	int			 rv;
 
 	if (err == NULL || errlen == 0) {
 		err = dummy;
@@ -136,24 +165,9 @@ sctag_client_open(const struct sctag_opts *o, struct sctag_client **out,
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms :
 	    SCTAG_DEFAULT_TIMEOUT_MS;
 
-	if (o->target_host != NULL) {
-		if (!sctag_host_valid(o->target_host)) {
-			snprintf(err, errlen, "target host '%.64s' is not a "
-			    "host name (1-253 of A-Z a-z 0-9 . -)",
-			    o->target_host);
-			goto fail_free;
-		}
-		snprintf(c->target, sizeof(c->target), "%s", o->target_host);
-	} else if ((rc = sctag_url_target(url, c->target,
-	    sizeof(c->target))) != 0) {
-		if (u.kind == SCTAG_URL_TLS)
-			snprintf(err, errlen, "%s: the URL names an address; "
-			    "give the agent's host name (NAME=URL)", url);
-		else
-			snprintf(err, errlen, "this host's name: %s",
-			    strerror(-rc));
+	if (sctag_opts_target(o, url, &u, c->target, sizeof(c->target), err,
+	    errlen) != 0)
 		goto fail_free;
-	}
 
 	if (o->sign_key_file != NULL) {
 		if (keys_load_secret(o->sign_key_file, &c->sk, err,
@@ -184,7 +198,8 @@ sctag_client_open(const struct sctag_opts *o, struct sctag_client **out,
 		snprintf(err, errlen, "%s: %s", url, nng_strerror(rv));
 		goto fail_close;
 	}
-	if (u.kind == SCTAG_URL_TLS && tls_setup(c, o, err, errlen) != 0)
+	if (u.kind == SCTAG_URL_TLS && sctag_tls_dialer(c->dialer, url,
+	    c->target, o, err, errlen) != 0)
 		goto fail_close;
 	if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_event,
 	    c)) != 0 || (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST,

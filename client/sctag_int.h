@@ -35,6 +35,23 @@ int sctag_url_parse(const char *url, struct sctag_url *u, char *err,
 /* 1 when s is a host name the agent takes in target_host. */
 int sctag_host_valid(const char *s);
 
+/*
+ * The agent's host name for url (split into u): o->target_host, checked,
+ * else the one sctag_url_target derives. 0, or -errno with a message.
+ */
+int sctag_opts_target(const struct sctag_opts *o, const char *url,
+    const struct sctag_url *u, char *target, size_t len, char *err,
+    size_t errlen);
+
+/*
+ * Mutual TLS for dialer d, set before it starts: TLS 1.2, o's CA and
+ * client certificate (and key), and server_name, the name the agent's
+ * certificate must carry. The API's clients and the event watchers.
+ * 0, or -EINVAL with a message.
+ */
+int sctag_tls_dialer(nng_dialer d, const char *url, const char *server_name,
+    const struct sctag_opts *o, char *err, size_t errlen);
+
 enum sctag_phase {
 	SCTAG_IDLE = 0,
 	SCTAG_SENDING,

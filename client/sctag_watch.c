@@ -9,38 +9,83 @@
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
 
-#include "sctag.h"
+#include "sctag_int.h"
+
+/* An Event is a few hundred bytes; anything far larger is not one. */
+#define WATCH_RECV_MAX	(64 * 1024)
+/* As the API's clients: redial soon, but not in a tight loop. */
+#define RECONN_MIN_MS	100
+#define RECONN_MAX_MS	2000
 
 struct sctag_watch {
 	nng_socket	sock;
 };
 
 enum sctag_status
-sctag_watch_open(const char *url, struct sctag_watch **out, char *err,
-    size_t errlen)
+sctag_watch_open(const struct sctag_opts *o, struct sctag_watch **out,
+    char *err, size_t errlen)
 {
-	struct sctag_watch *w;
-	int rv;
+	struct sctag_watch	*w;
+	struct sctag_url	 u;
+	nng_dialer		 d;
+	const char		*url;
+	char			 target[SCTAG_HOST_MAX + 1], dummy[1];
+	int			 rv;
 
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
 	*out = NULL;
-	if (url == NULL || strncmp(url, "ipc://", 6) != 0) {
-		snprintf(err, errlen, "events: only ipc:// URLs (the agent's "
-		    "events.sock)");
+	if (o == NULL) {
+		snprintf(err, errlen, "no options");
 		return SCTAG_ERR_LOCAL;
 	}
+	url = o->url != NULL ? o->url : SCTAG_DEFAULT_EVENTS_URL;
+	if (sctag_url_parse(url, &u, err, errlen) != 0)
+		return SCTAG_ERR_LOCAL;
+	if (u.kind == SCTAG_URL_TLS && sctag_opts_target(o, url, &u, target,
+	    sizeof(target), err, errlen) != 0)
+		return SCTAG_ERR_LOCAL;
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return SCTAG_ERR_LOCAL;
 	}
-	if ((rv = nng_sub0_open(&w->sock)) != 0 ||
-	    (rv = nng_socket_set(w->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0) {
+	if ((rv = nng_sub0_open(&w->sock)) != 0) {
 		snprintf(err, errlen, "events socket: %s", nng_strerror(rv));
+		free(w);
+		return SCTAG_ERR_LOCAL;
+	}
+	if ((rv = nng_socket_set(w->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0 ||
+	    (rv = nng_socket_set_size(w->sock, NNG_OPT_RECVMAXSZ,
+	    WATCH_RECV_MAX)) != 0 ||
+	    (rv = nng_dialer_create(&d, w->sock, url)) != 0 ||
+	    (rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMINT,
+	    RECONN_MIN_MS)) != 0 ||
+	    (rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT,
+	    RECONN_MAX_MS)) != 0) {
+		snprintf(err, errlen, "%s: %s", url, nng_strerror(rv));
 		goto fail;
 	}
-	/* Synchronous: a missing socket or a refused permission is an error
-	 * now, not an empty watch. */
-	if ((rv = nng_dial(w->sock, url, NULL, 0)) != 0) {
-		snprintf(err, errlen, "%s: %s", url, nng_strerror(rv));
+	if (u.kind == SCTAG_URL_TLS && sctag_tls_dialer(d, url, target, o,
+	    err, errlen) != 0)
+		goto fail;
+	/*
+	 * Synchronous: a missing socket, a refused permission or a
+	 * certificate the agent does not take is an error now, not an
+	 * empty watch. Later losses are redialed in the background.
+	 */
+	if ((rv = nng_dialer_start(d, 0)) != 0) {
+		/* mbedTLS's alert, or the agent hanging up on a client
+		 * without a certificate (notes/stack.md 1.5). */
+		if (u.kind == SCTAG_URL_TLS && (rv == NNG_ECRYPTO ||
+		    rv == NNG_ECONNSHUT || rv == NNG_EPEERAUTH))
+			snprintf(err, errlen, "%s: TLS handshake failed "
+			    "(certificate, CA or server name not accepted): %s",
+			    url, nng_strerror(rv));
+		else
+			snprintf(err, errlen, "%s: %s", url, nng_strerror(rv));
 		nng_close(w->sock);
 		free(w);
 		return SCTAG_ERR_CONNECT;

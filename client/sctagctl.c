@@ -44,7 +44,7 @@ usage(FILE *fp)
 	fprintf(fp,
 "usage: %s [-H [NAME=]URL]... [--hosts FILE] [--socket PATH]\n"
 "           [--cert F [--key F] --ca F] [--sign-key F] [--timeout MS]\n"
-"           [--json] [--events URL] COMMAND [ARGS]\n"
+"           [--json] [--events [NAME=]URL] COMMAND [ARGS]\n"
 "\n"
 "commands:\n"
 "  start FLOW            start marking a flow\n"
@@ -56,8 +56,9 @@ usage(FILE *fp)
 "  drain [--owner O]     end every flow (of one owner)\n"
 "  keygen FILE           new signing key: FILE (0600) and FILE.pub\n"
 "  watch [--count N] [--for SECONDS]\n"
-"                        the local agent's flows starting and ending, as\n"
-"                        they happen (--events URL, or next to --socket)\n"
+"                        an agent's flows starting and ending, as they\n"
+"                        happen (--events URL; or -H tls+tcp://HOST:PORT's\n"
+"                        port 7444; or events.sock next to --socket)\n"
 "\n"
 "FLOW: --proto tcp|udp|any --src ADDR[:PORT] --dst ADDR[/LEN][:PORT]\n"
 "      --experiment E --activity A | --scitag N\n"
@@ -74,8 +75,10 @@ usage(FILE *fp)
 "  --timeout MS     deadline of each request, all agents at once "
 "(default %d)\n"
 "  --json           one JSON object per agent and request\n"
-"  --events URL     the agent's events socket, for watch\n"
-"                   (default: events.sock next to --socket)\n"
+"  --events [NAME=]URL\n"
+"                   the agent's events, for watch: ipc://PATH, or\n"
+"                   tls+tcp://HOST:PORT with --cert/--ca from the CA\n"
+"                   the agent trusts for watchers (api.events_tls)\n"
 "\n"
 "exit status: 0 every agent answered OK; 1 some agent answered an error\n"
 "(or a batch item failed); 2 usage error; 3 some agent not reached\n"
@@ -600,25 +603,52 @@ cmd_keygen(int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
-/* The events socket: --events, or events.sock next to --socket. */
+/*
+ * The events socket: --events [NAME=]URL (a bare path is ipc); else the one
+ * agent of -H/--hosts: its port 7444 for tls+tcp://, events.sock next to
+ * an ipc:// socket; else events.sock next to --socket.
+ */
 static int
-cmd_watch(const char *events, const char *socket, int json, int argc,
+cmd_watch(struct ctl *ctl, const char *events, const char *socket, int argc,
     char **argv)
 {
-	char url[CTL_URL_MAX];
-	const char *path, *slash;
+	struct sctag_opts o = ctl->opts;
+	struct ctl_host h;
+	char err[CTL_ERR_MAX];
+	const char *path, *slash, *colon;
 
-	if (events != NULL)
-		snprintf(url, sizeof(url), "%s%s", strncmp(events, "ipc://",
-		    6) == 0 ? "" : "ipc://", events);
-	else if (socket != NULL) {
-		path = strncmp(socket, "ipc://", 6) == 0 ? socket + 6 : socket;
-		slash = strrchr(path, '/');
-		snprintf(url, sizeof(url), "ipc://%.*sevents.sock",
-		    slash ? (int)(slash - path) + 1 : 0, path);
-	} else
-		snprintf(url, sizeof(url), "%s", CTL_EVENTS_URL);
-	return ctl_watch(url, json, argc, argv);
+	memset(&h, 0, sizeof(h));
+	if (events != NULL && strstr(events, "://") != NULL) {
+		if (ctl_parse_host(events, &h, err, sizeof(err)) != 0)
+			return usage_error("--events: %s", err);
+	} else if (events != NULL) {
+		snprintf(h.url, sizeof(h.url), "ipc://%s", events);
+	} else if (ctl->n > 1) {
+		return usage_error("%s", "watch: one agent at a time (-H once, "
+		    "or --events)");
+	} else if (ctl->n == 1 && strncmp(ctl->hosts[0].url, "tls+tcp://",
+	    10) == 0) {
+		/* The URL is checked: its last ':' comes before the port. */
+		h = ctl->hosts[0];
+		colon = strrchr(ctl->hosts[0].url, ':');
+		snprintf(h.url, sizeof(h.url), "%.*s:%d",
+		    (int)(colon - ctl->hosts[0].url), ctl->hosts[0].url,
+		    CTL_EVENTS_TLS_PORT);
+	} else {
+		path = ctl->n == 1 ? ctl->hosts[0].url : socket;
+		if (path == NULL) {
+			snprintf(h.url, sizeof(h.url), "%s", CTL_EVENTS_URL);
+		} else {
+			if (strncmp(path, "ipc://", 6) == 0)
+				path += 6;
+			slash = strrchr(path, '/');
+			snprintf(h.url, sizeof(h.url), "ipc://%.*sevents.sock",
+			    slash ? (int)(slash - path) + 1 : 0, path);
+		}
+	}
+	o.url = h.url;
+	o.target_host = h.target[0] != '\0' ? h.target : NULL;
+	return ctl_watch(&o, ctl->json, argc, argv);
 }
 
 static const struct {
@@ -731,8 +761,12 @@ main(int argc, char **argv)
 		return usage_error("%s", "no command");
 	if (strcmp(argv[0], "keygen") == 0)
 		return cmd_keygen(argc, argv);
-	if (strcmp(argv[0], "watch") == 0)
-		return cmd_watch(events_arg, socket_arg, ctl.json, argc, argv);
+	signal(SIGALRM, watchdog);
+	if (strcmp(argv[0], "watch") == 0) {
+		rc = cmd_watch(&ctl, events_arg, socket_arg, argc, argv);
+		free(ctl.hosts);
+		return rc;
+	}
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[0], cmds[i].name) == 0)
 			break;
@@ -756,7 +790,6 @@ main(int argc, char **argv)
 		return usage_error("%s", "--socket and -H/--hosts exclude "
 		    "each other");
 	}
-	signal(SIGALRM, watchdog);
 	if (open_clients(&ctl) != 0) {
 		rc = CTL_EXIT_LOCAL;
 		goto out;

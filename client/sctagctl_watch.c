@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -12,6 +13,9 @@
 #include "sctagctl_out.h"
 #include "sctagctl_parse.h"
 #include "sctagctl_watch.h"
+
+/* Past the --timeout, for the first connection (as for a call). */
+#define CTL_WATCH_SLACK_S	5
 
 static const char *
 kind_name(Sctag__V1__EventKind k)
@@ -57,7 +61,7 @@ print_event(const Sctag__V1__Event *ev, int json)
 }
 
 int
-ctl_watch(const char *url, int json, int argc, char **argv)
+ctl_watch(const struct sctag_opts *o, int json, int argc, char **argv)
 {
 	struct sctag_watch *w;
 	Sctag__V1__Event *ev;
@@ -82,14 +86,19 @@ ctl_watch(const char *url, int json, int argc, char **argv)
 			return CTL_EXIT_USAGE;
 		}
 	}
-	if ((st = sctag_watch_open(url, &w, err, sizeof(err))) != SCTAG_OK) {
+	/* NNG 1.5.2 does not bound a TLS handshake: the caller's SIGALRM
+	 * handler (or the default action) ends one that hangs. */
+	alarm((unsigned)(o->timeout_ms / 1000) + CTL_WATCH_SLACK_S);
+	st = sctag_watch_open(o, &w, err, sizeof(err));
+	alarm(0);
+	if (st != SCTAG_OK) {
 		fprintf(stderr, "sctagctl: %s\n", err);
 		return st == SCTAG_ERR_LOCAL ? CTL_EXIT_LOCAL :
 		    CTL_EXIT_TRANSPORT;
 	}
 	/* Line by line: whoever reads a pipe sees each event as it comes. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	fprintf(stderr, "sctagctl: watching %s\n", url);
+	fprintf(stderr, "sctagctl: watching %s\n", o->url);
 	if (seconds > 0)
 		until = now_ms() + (long long)seconds * 1000;
 	while (count == 0 || seen < count) {

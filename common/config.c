@@ -424,10 +424,26 @@ parse_host(struct cparse *px, json_t *v, struct cfg *c)
 	return cfg_set_string(&c->host, s);
 }
 
+/* A listener's URL: tls+tcp:// only, printable, short enough for NNG. */
+static int
+parse_tls_url(struct cparse *px, json_t *v, char **slot, const char *example)
+{
+	const char	*url;
+
+	if (!json_is_string(v))
+		return type_err(px, "a string", v);
+	url = json_string_value(v);
+	if (strncmp(url, "tls+tcp://", 10) != 0 || strlen(url) > 255 ||
+	    has_ctrl(url))
+		return cerr(px, "expected a tls+tcp:// URL, e.g. \"%s\"",
+		    example);
+	return cfg_set_string(slot, url);
+}
+
 static int
 parse_tls(struct cparse *px, json_t *v, struct cfg *c)
 {
-	const char	*key, *url;
+	const char	*key;
 	json_t		*e;
 	int		 rc;
 
@@ -439,17 +455,10 @@ parse_tls(struct cparse *px, json_t *v, struct cfg *c)
 		return type_err(px, "an object or null", v);
 	json_object_foreach(v, key, e) {
 		push_key(px, key);
-		if (strcmp(key, "listen") == 0) {
-			if (!json_is_string(e))
-				rc = type_err(px, "a string", e);
-			else if (strncmp(url = json_string_value(e),
-			    "tls+tcp://", 10) != 0 || strlen(url) > 255 ||
-			    has_ctrl(url))
-				rc = cerr(px, "expected a tls+tcp:// URL, e.g. "
-				    "\"tls+tcp://[::]:7443\"");
-			else
-				rc = cfg_set_string(&c->tls_listen, url);
-		} else if (strcmp(key, "cert") == 0)
+		if (strcmp(key, "listen") == 0)
+			rc = parse_tls_url(px, e, &c->tls_listen,
+			    "tls+tcp://[::]:7443");
+		else if (strcmp(key, "cert") == 0)
 			rc = parse_abspath(px, e, &c->tls_cert, 0);
 		else if (strcmp(key, "key") == 0)
 			rc = parse_abspath(px, e, &c->tls_key, 0);
@@ -465,6 +474,67 @@ parse_tls(struct cparse *px, json_t *v, struct cfg *c)
 	if (!c->tls_listen || !c->tls_cert || !c->tls_key || !c->tls_ca)
 		return cerr(px, "tls needs listen, cert, key and ca");
 	return 0;
+}
+
+/*
+ * The events' own TLS listener. Whether api.tls is there to lend it the
+ * agent's certificate is checked once the whole document is read: the
+ * keys of "api" come in any order.
+ */
+static int
+parse_events_tls(struct cparse *px, json_t *v, struct cfg *c)
+{
+	const char	*key;
+	json_t		*e;
+	int		 rc;
+
+	if (json_is_null(v)) {
+		if ((rc = cfg_set_string(&c->events_listen, NULL)) < 0)
+			return rc;
+		return cfg_set_string(&c->events_ca, NULL);
+	}
+	if (!json_is_object(v))
+		return type_err(px, "an object or null", v);
+	/* An object replaces the whole listener: no ca left from before. */
+	if ((rc = cfg_set_string(&c->events_ca, NULL)) < 0)
+		return rc;
+	json_object_foreach(v, key, e) {
+		push_key(px, key);
+		if (strcmp(key, "listen") == 0)
+			rc = parse_tls_url(px, e, &c->events_listen,
+			    "tls+tcp://[::]:7444");
+		else if (strcmp(key, "ca") == 0)
+			rc = parse_abspath(px, e, &c->events_ca, 0);
+		else
+			rc = cerr(px, "unknown key (expected listen or ca)");
+		pop(px);
+		if (rc < 0)
+			return rc;
+	}
+	if (!c->events_listen)
+		return cerr(px, "events_tls needs listen");
+	return 0;
+}
+
+/* What only the whole document can tell: one key that needs another. */
+static int
+check_api(struct cparse *px, const struct cfg *c)
+{
+	int	rc = 0;
+
+	if (c->events_listen == NULL)
+		return 0;
+	push_key(px, "api");
+	push_key(px, "events_tls");
+	if (c->tls_listen == NULL)
+		rc = cerr(px, "needs api.tls (the agent's certificate and "
+		    "key)");
+	else if (strcmp(c->events_listen, c->tls_listen) == 0)
+		rc = cerr(px, "listen is api.tls.listen's address; give the "
+		    "events a port of their own (e.g. 7444)");
+	pop(px);
+	pop(px);
+	return rc;
 }
 
 /* A key of "api"; a section of parse_section. */
@@ -487,9 +557,12 @@ api_key(struct cparse *px, const char *key, json_t *e, struct cfg *c)
 		return parse_tls(px, e, c);
 	else if (strcmp(key, "events") == 0)
 		return parse_bool(px, e, &c->api_events);
+	else if (strcmp(key, "events_tls") == 0)
+		return parse_events_tls(px, e, c);
 	else
 		return cerr(px, "unknown key (expected ipc, admin_group, "
-		    "authorized_keys, flow_capacity, tls or events)");
+		    "authorized_keys, flow_capacity, tls, events or "
+		    "events_tls)");
 }
 
 /* A key of "marker"; a section of parse_section. */
@@ -869,7 +942,7 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 	dst->registry_path = dst->pipe_path = dst->pipe_group = NULL;
 	dst->user = dst->host = dst->api_ipc = dst->api_admin_group = NULL;
 	dst->api_keys = dst->tls_listen = dst->tls_cert = dst->tls_key = NULL;
-	dst->tls_ca = NULL;
+	dst->tls_ca = dst->events_listen = dst->events_ca = NULL;
 	dst->pin_dir = dst->mark_all_exp = dst->mark_all_act = NULL;
 
 	for (i = 0; i < src->nifaces && rc == 0; i++)
@@ -902,6 +975,10 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 		rc = cfg_set_string(&dst->tls_key, src->tls_key);
 	if (rc == 0)
 		rc = cfg_set_string(&dst->tls_ca, src->tls_ca);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->events_listen, src->events_listen);
+	if (rc == 0)
+		rc = cfg_set_string(&dst->events_ca, src->events_ca);
 	if (rc == 0)
 		rc = cfg_set_string(&dst->pipe_path, src->pipe_path);
 	if (rc == 0)
@@ -945,7 +1022,8 @@ cfg_parse(struct cfg *c, const char *buf, size_t len, const char *source,
 	}
 	if ((rc = cfg_copy(&tmp, c)) < 0)
 		goto out;
-	if ((rc = parse_root(&px, root, &tmp)) < 0) {
+	if ((rc = parse_root(&px, root, &tmp)) < 0 ||
+	    (rc = check_api(&px, &tmp)) < 0) {
 		cfg_free(&tmp);
 		goto out;
 	}
@@ -1003,6 +1081,8 @@ cfg_free(struct cfg *c)
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->tls_ca);
+	free(c->events_listen);
+	free(c->events_ca);
 	free(c->pipe_path);
 	free(c->pipe_group);
 	free(c->pin_dir);
@@ -1075,6 +1155,12 @@ add_container(json_t *parent, const char *key, json_t *child, int *bad)
 	return child;
 }
 
+const char *
+cfg_events_ca(const struct cfg *c)
+{
+	return c->events_ca != NULL ? c->events_ca : c->tls_ca;
+}
+
 int
 cfg_dump(const struct cfg *c, FILE *f)
 {
@@ -1117,6 +1203,16 @@ cfg_dump(const struct cfg *c, FILE *f)
 		bad |= json_object_set_new(t, "ca", str_or_null(c->tls_ca));
 	} else {
 		bad |= json_object_set_new(o, "tls", json_null());
+	}
+	if (c->events_listen) {
+		json_t *t = add_container(o, "events_tls", json_object(), &bad);
+
+		bad |= json_object_set_new(t, "listen",
+		    json_string(c->events_listen));
+		bad |= json_object_set_new(t, "ca",
+		    str_or_null(cfg_events_ca(c)));
+	} else {
+		bad |= json_object_set_new(o, "events_tls", json_null());
 	}
 
 	o = add_container(root, "pipe", json_object(), &bad);

@@ -60,7 +60,10 @@ struct cfg {
 	char		*tls_listen;	/*   "tls": null or { "listen": URL, */
 	char		*tls_cert;	/*     "cert": path, (PEM, ECDSA) */
 	char		*tls_key;	/*     "key": path, */
-	char		*tls_ca;	/*     "ca": path (client CA) } } */
+	char		*tls_ca;	/*     "ca": path (client CA) }, */
+	char		*events_listen;	/*   "events_tls": null or { "listen":
+					   URL, (needs "tls": its cert, key) */
+	char		*events_ca;	/*     "ca": path; NULL = tls_ca } } */
 
 	int		 ff_enabled;	/* "fireflies": { "enabled": true, */
 	char		*ff_collectors[CFG_MAX_COLLECTORS]; /* "collectors":
@@ -103,6 +106,9 @@ void cfg_free(struct cfg *);
 /* Helpers for command-line overrides. -EINVAL/-E2BIG with a message. */
 int cfg_add_iface(struct cfg *, const char *name, char *err, size_t errlen);
 int cfg_set_string(char **slot, const char *value);
+
+/* The CA whose client certificates may watch over events_tls. */
+const char *cfg_events_ca(const struct cfg *);
 
 /* The effective configuration as JSON (for --check-config). */
 int cfg_dump(const struct cfg *, FILE *);

@@ -14,6 +14,10 @@
 #include "dispatch_calls.h"
 #include "events.h"
 #include "log.h"
+#include "rpc.h"
+
+/* Bytes a subscriber may send: none is needed (see events_open). */
+#define EVENTS_RECV_MAX	64
 
 struct events {
 	nng_socket	sock;
@@ -37,42 +41,70 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		e->subscribers--;
 }
 
+static int
+listen_ipc(struct events *e, const char *path, char *err, size_t errlen)
+{
+	nng_listener l;
+	char url[4200];
+	int rv;
+
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	if ((rv = nng_listener_create(&l, e->sock, url)) != 0 ||
+	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS,
+	    0660)) != 0 || (rv = nng_listener_start(l, 0)) != 0) {
+		snprintf(err, errlen, "listening on %s: %s", url,
+		    nng_strerror(rv));
+		return -EADDRNOTAVAIL;
+	}
+	return 0;
+}
+
 int
-events_open(struct events **out, const char *path, const char *host,
-    char *err, size_t errlen)
+events_open(struct events **out, const struct events_opts *o, char *err,
+    size_t errlen)
 {
 	struct events *e;
-	nng_listener l;
-	char url[300];
-	int rv;
+	int rv, rc;
 
 	*out = NULL;
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	snprintf(e->host, sizeof(e->host), "%s", host);
+	snprintf(e->host, sizeof(e->host), "%s", o->host);
 	randombytes_buf(&e->run_id, sizeof(e->run_id));
-	snprintf(url, sizeof(url), "ipc://%s", path);
 	if ((rv = nng_pub0_open(&e->sock)) != 0) {
 		snprintf(err, errlen, "events socket: %s", nng_strerror(rv));
 		free(e);
 		return -ENOMEM;
 	}
-	if ((rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_ADD_PRE, pipe_event,
+	/*
+	 * A subscriber sends nothing, and pub0 drops a pipe that does; the
+	 * limit (copied to each listener) only keeps a forged length from
+	 * making NNG allocate it first.
+	 */
+	if ((rv = nng_socket_set_size(e->sock, NNG_OPT_RECVMAXSZ,
+	    EVENTS_RECV_MAX)) != 0 ||
+	    (rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_ADD_PRE, pipe_event,
 	    e)) != 0 || (rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_REM_POST,
-	    pipe_event, e)) != 0 ||
-	    (rv = nng_listener_create(&l, e->sock, url)) != 0 ||
-	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS,
-	    0660)) != 0 || (rv = nng_listener_start(l, 0)) != 0) {
-		snprintf(err, errlen, "events: listening on %s: %s", url,
-		    nng_strerror(rv));
-		nng_close(e->sock);
-		free(e);
-		return -EADDRNOTAVAIL;
+	    pipe_event, e)) != 0) {
+		snprintf(err, errlen, "events socket: %s", nng_strerror(rv));
+		rc = -ENOMEM;
+		goto fail;
 	}
+	if (o->ipc_path != NULL &&
+	    (rc = listen_ipc(e, o->ipc_path, err, errlen)) != 0)
+		goto fail;
+	if (o->tls_url != NULL && (rc = rpc_tls_listen(e->sock, o->tls_url,
+	    o->tls_cert_pem, o->tls_key_pem, o->tls_ca_pem, err,
+	    errlen)) != 0)
+		goto fail;
 	*out = e;
 	return 0;
+fail:
+	nng_close(e->sock);
+	free(e);
+	return rc;
 }
 
 void

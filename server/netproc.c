@@ -350,23 +350,45 @@ backend_del_many(void *arg, const struct marker_rule *rules, size_t count,
 	return priv_rules_many(&n->priv, ops, rules, count, rc, got);
 }
 
-/* The events socket, next to the API's ipc socket (same directory). */
+/*
+ * The events socket: events.sock next to the API's ipc socket (same
+ * directory, same users), and the TLS listener of api.events_tls; either
+ * may be the only one.
+ */
 static int
-events_start(struct net *n, const char *ipc_path, const char *host)
+events_start(struct net *n, const struct netproc_opts *o)
 {
-	const char *slash = strrchr(ipc_path, '/');
+	struct events_opts eo;
+	const char *ipc = o->rpc.ipc_path, *slash;
 	char path[4096], err[512];
-	int dirlen = slash ? (int)(slash - ipc_path) + 1 : 0;
+	int dirlen;
 
-	if (snprintf(path, sizeof(path), "%.*s%s", dirlen, ipc_path,
-	    EVENTS_SOCK) >= (int)sizeof(path)) {
-		log_err("api: events socket path too long");
+	memset(&eo, 0, sizeof(eo));
+	eo.host = o->host;
+	if (ipc != NULL) {
+		slash = strrchr(ipc, '/');
+		dirlen = slash ? (int)(slash - ipc) + 1 : 0;
+		if (snprintf(path, sizeof(path), "%.*s%s", dirlen, ipc,
+		    EVENTS_SOCK) >= (int)sizeof(path)) {
+			log_err("events: socket path too long");
+			return -1;
+		}
+		eo.ipc_path = path;
+	}
+	eo.tls_url = o->events_tls_url;
+	eo.tls_cert_pem = o->rpc.tls_cert_pem;
+	eo.tls_key_pem = o->rpc.tls_key_pem;
+	eo.tls_ca_pem = o->events_ca_pem;
+	if (eo.ipc_path == NULL && eo.tls_url == NULL)
+		return 0;
+	if (events_open(&n->ev, &eo, err, sizeof(err)) != 0) {
+		log_err("events: %s", err);
 		return -1;
 	}
-	if (events_open(&n->ev, path, host, err, sizeof(err)) != 0) {
-		log_err("api: %s", err);
-		return -1;
-	}
+	log_info("events: %s%s%s%s%s", eo.ipc_path ? "ipc://" : "",
+	    eo.ipc_path ? eo.ipc_path : "", eo.ipc_path && eo.tls_url ?
+	    ", " : "", eo.tls_url ? eo.tls_url : "", eo.tls_url ?
+	    " (role watch)" : "");
 	return 0;
 }
 
@@ -446,8 +468,7 @@ api_start(struct net *n, const struct netproc_opts *o)
 	ro = o->rpc;
 	ro.handle = api_handle;
 	ro.handle_arg = &n->d;
-	if (o->rpc.ipc_path != NULL && o->cfg->api_events &&
-	    events_start(n, o->rpc.ipc_path, o->host) != 0)
+	if (o->cfg->api_events && events_start(n, o) != 0)
 		return -1;
 	if (rpc_start(&n->rpc, &ro, err, sizeof(err)) != 0) {
 		log_err("api: %s", err);

@@ -21,6 +21,9 @@ struct netproc_opts {
 	const char		*host;		/* this agent's name */
 	gid_t			 admin_gid;	/* (gid_t)-1: root only */
 	struct rpc_opts		 rpc;		/* no listener at all: no API */
+	/* api.events_tls (the agent's certificate is rpc's): NULL, none. */
+	const char		*events_tls_url;
+	const char		*events_ca_pem;	/* whose clients may watch */
 };
 
 /* Runs until told to stop or the privileged process goes; exit status. */

@@ -227,8 +227,9 @@ start_ipc(struct rpc *r, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-start_tls(struct rpc *r, const struct rpc_opts *o, char *err, size_t errlen)
+int
+rpc_tls_listen(nng_socket sock, const char *url, const char *cert_pem,
+    const char *key_pem, const char *ca_pem, char *err, size_t errlen)
 {
 	nng_tls_config *cfg = NULL;
 	nng_listener l;
@@ -241,24 +242,24 @@ start_tls(struct rpc *r, const struct rpc_opts *o, char *err, size_t errlen)
 	if ((rv = nng_tls_config_version(cfg, NNG_TLS_1_2, NNG_TLS_1_2)) != 0)
 		goto fail;
 	step = "agent certificate and key (ECDSA, PEM)";
-	if ((rv = nng_tls_config_own_cert(cfg, o->tls_cert_pem,
-	    o->tls_key_pem, NULL)) != 0)
+	if ((rv = nng_tls_config_own_cert(cfg, cert_pem, key_pem, NULL)) != 0)
 		goto fail;
 	step = "client CA";
-	if ((rv = nng_tls_config_ca_chain(cfg, o->tls_ca_pem, NULL)) != 0)
+	if ((rv = nng_tls_config_ca_chain(cfg, ca_pem, NULL)) != 0)
 		goto fail;
 	if ((rv = nng_tls_config_auth_mode(cfg,
 	    NNG_TLS_AUTH_MODE_REQUIRED)) != 0)
 		goto fail;
-	step = o->tls_url;
-	if ((rv = nng_listener_create(&l, r->sock, o->tls_url)) != 0 ||
+	step = NULL;
+	if ((rv = nng_listener_create(&l, sock, url)) != 0 ||
 	    (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg)) != 0 ||
 	    (rv = nng_listener_start(l, 0)) != 0)
 		goto fail;
 	nng_tls_config_free(cfg);	/* the listener holds its own */
 	return 0;
 fail:
-	snprintf(err, errlen, "TLS listener: %s: %s", step, nng_strerror(rv));
+	snprintf(err, errlen, "TLS listener %s: %s%s%s", url, step ? step :
+	    "", step ? ": " : "", nng_strerror(rv));
 	if (cfg)
 		nng_tls_config_free(cfg);
 	return -EINVAL;
@@ -383,7 +384,8 @@ rpc_start(struct rpc **out, const struct rpc_opts *o, char *err,
 		if ((rc = start_ipc(r, err, errlen)) != 0)
 			goto fail;
 	}
-	if (o->tls_url && (rc = start_tls(r, o, err, errlen)) != 0)
+	if (o->tls_url && (rc = rpc_tls_listen(r->sock, o->tls_url,
+	    o->tls_cert_pem, o->tls_key_pem, o->tls_ca_pem, err, errlen)) != 0)
 		goto fail;
 	if ((r->jobs = calloc(RPC_CONTEXTS, sizeof(*r->jobs))) == NULL) {
 		rc = -ENOMEM;

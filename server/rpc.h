@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nng/nng.h>
+
 #include "dispatch.h"
 
 #define RPC_MAX_MSG		65536
@@ -43,6 +45,17 @@ struct rpc_opts {
 };
 
 struct rpc;
+
+/*
+ * Start a mutual-TLS listener at url on sock: TLS 1.2 (all NNG 1.5.2's
+ * mbedTLS has), the agent's certificate, and clients whose certificate
+ * ca_pem signed, nobody else. The API's and the events' listeners: NNG
+ * 1.5.2 can not tell one client certificate from another, so which CA a
+ * listener trusts is the role (notes/stack.md 1.5). 0, or -EINVAL with a
+ * message naming url and the step that failed.
+ */
+int rpc_tls_listen(nng_socket sock, const char *url, const char *cert_pem,
+    const char *key_pem, const char *ca_pem, char *err, size_t errlen);
 
 int rpc_start(struct rpc **, const struct rpc_opts *, char *err,
     size_t errlen);

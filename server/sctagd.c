@@ -158,6 +158,7 @@ struct api_prep {
 	char	host[256];
 	gid_t	admin_gid;
 	char	*cert, *key, *ca;
+	char	*events_ca;	/* api.events_tls's client CA */
 };
 
 static int
@@ -217,6 +218,12 @@ prepare_api(const struct cfg *cfg, uid_t uid, struct api_prep *ap)
 			return -EINVAL;
 		}
 	}
+	if (cfg->api_events && cfg->events_listen &&
+	    jsonpos_read_file(cfg_events_ca(cfg), 1 << 20, &ap->events_ca,
+	    &len, err, sizeof(err)) != 0) {
+		log_err("api.events_tls.ca: %s", err);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -228,7 +235,8 @@ free_api(struct api_prep *ap)
 	free(ap->cert);
 	free(ap->key);
 	free(ap->ca);
-	ap->cert = ap->key = ap->ca = NULL;
+	free(ap->events_ca);
+	ap->cert = ap->key = ap->ca = ap->events_ca = NULL;
 }
 
 /* In the child: nothing of the parent's but stdio and the fds in keep[]. */
@@ -327,6 +335,10 @@ run_child(struct cfg *cfg, struct reg *reg, struct marker *m, int chan,
 	no.rpc.tls_key_pem = ap->key;
 	no.rpc.tls_ca_pem = ap->ca;
 	no.rpc.host = ap->host;
+	if (cfg->api_events && cfg->events_listen) {
+		no.events_tls_url = cfg->events_listen;
+		no.events_ca_pem = ap->events_ca;
+	}
 	return netproc_run(&no);
 }
 

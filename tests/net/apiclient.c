@@ -3,6 +3,11 @@
  * tests. Request bytes on stdin, reply bytes on stdout.
  *
  *   sctag-apiclient URL [--ca F] [--cert F] [--server-name N] [--timeout MS]
+ *   sctag-apiclient URL --sub [--ca F] [--cert F] [--server-name N]
+ *
+ * --sub: dial the URL as a subscriber (an events socket) and exit 0 once
+ * connected, 3 when the dial failed; nothing is read or sent. It tries
+ * what a watcher without any certificate gets, which sctagctl never sends.
  *
  * It exists because the tests' process can not use NNG in another network
  * namespace: Criterion talks to its workers over NNG, so NNG's threads are
@@ -17,6 +22,7 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
 
@@ -37,6 +43,7 @@ main(int argc, char **argv)
 		{ "cert", required_argument, NULL, 'c' },
 		{ "server-name", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "sub", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ca = NULL, *cert = NULL, *name = NULL, *url;
@@ -47,7 +54,7 @@ main(int argc, char **argv)
 	static char in[MAX_IN];
 	size_t len = 0;
 	ssize_t n;
-	int ch, rv, timeout = 4000;
+	int ch, rv, timeout = 4000, sub = 0;
 
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
@@ -55,17 +62,18 @@ main(int argc, char **argv)
 		case 'c': cert = optarg; break;
 		case 'n': name = optarg; break;
 		case 't': timeout = atoi(optarg); break;
+		case 's': sub = 1; break;
 		default: return 2;
 		}
 	}
 	if (optind + 1 != argc)
 		return 2;
 	url = argv[optind];
-	while (len < sizeof(in) &&
+	while (!sub && len < sizeof(in) &&
 	    (n = read(STDIN_FILENO, in + len, sizeof(in) - len)) > 0)
 		len += (size_t)n;
 
-	if ((rv = nng_req0_open(&s)) != 0)
+	if ((rv = sub ? nng_sub0_open(&s) : nng_req0_open(&s)) != 0)
 		return fail("socket", rv);
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, timeout);
 	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, timeout);
@@ -84,6 +92,8 @@ main(int argc, char **argv)
 	}
 	if ((rv = nng_dialer_start(d, 0)) != 0)
 		return fail("dial", rv);
+	if (sub)
+		_exit(0);
 	if ((rv = nng_send(s, in, len, 0)) != 0)
 		return fail("send", rv);
 	if ((rv = nng_recvmsg(s, &m, 0)) != 0)

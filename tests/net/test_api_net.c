@@ -86,20 +86,23 @@ make_key(const char *name, char *pub_b64)
 	return ks;
 }
 
-/* More "fireflies" keys for the next api_up (", \"interval\": 1"). */
+/* More "fireflies" keys for the next api_spawn (", \"interval\": 1"). */
 static const char *ff_extra = "";
 
-/* Certificates, keys, authorized_keys, config; sctagd in A; us in B. */
+/*
+ * Certificates, keys, authorized_keys, config; sctagd spawned in A; us in
+ * B. api_extra: more keys of "api" (", \"events_tls\": {...}"); with_ipc
+ * 0: "ipc": null, the API over TLS only.
+ */
 static void
-api_up(void)
+api_spawn(const char *api_extra, int with_ipc)
 {
 	const char *src = getenv("SCTAG_SOURCE_DIR");
 	const char *args[] = { "-f", "-v", "-c", NULL, "-i", nt.if_a, NULL };
 	char cfg[1024], keys[700], fifo[700], b_orch[KEYS_B64_SIZE],
 	    b_mon[KEYS_B64_SIZE], b_adm[KEYS_B64_SIZE], b_str[KEYS_B64_SIZE],
-	    err[256], log[8192];
+	    ipc_json[700], err[256];
 	FILE *f;
-	int rc;
 
 	cr_assert_not_null(src, "SCTAG_SOURCE_DIR is not set (ctest sets it)");
 	cr_assert_geq(sodium_init(), 0);
@@ -135,6 +138,11 @@ api_up(void)
 	snprintf(fifo, sizeof(fifo), "%s/flowd", dir);
 	snprintf(fifo_path, sizeof(fifo_path), "%s", fifo);
 	snprintf(ipc_url, sizeof(ipc_url), "ipc://%s/api/sctagd.sock", dir);
+	if (with_ipc)
+		snprintf(ipc_json, sizeof(ipc_json), "\"%s/api/sctagd.sock\"",
+		    dir);
+	else
+		snprintf(ipc_json, sizeof(ipc_json), "null");
 	cr_assert_not_null(f = fopen(cfg, "w"));
 	/* IPv4 too, for the fireflies of IPv4 flows. */
 	nettest_sh("ip -n %s addr add " V4_A "/24 dev %s", nt.ns_a, nt.if_a);
@@ -142,14 +150,13 @@ api_up(void)
 	fprintf(f, "{\"user\": \"nobody\", \"host\": \"%s\", "
 	    "\"fireflies\": {\"collectors\": [\"[" NT_ADDR_B "]:%d\", "
 	    "\"" V4_B ":%d\"]%s}, \"api\": {"
-	    "\"ipc\": \"%s/api/sctagd.sock\", \"admin_group\": null, "
+	    "\"ipc\": %s, \"admin_group\": null, "
 	    "\"authorized_keys\": \"%s\", \"tls\": {\"listen\": \"%s\", "
 	    "\"cert\": \"%s/agent-%s.crt\", \"key\": \"%s/agent-%s.key\", "
-	    "\"ca\": \"%s\"}}, \"marker\": {\"pin_dir\": \"%s\"}, "
+	    "\"ca\": \"%s\"}%s}, \"marker\": {\"pin_dir\": \"%s\"}, "
 	    "\"pipe\": {\"path\": \"%s\"}}\n", HOST, FF_COLL6, FF_COLL4,
-	    ff_extra, dir,
-	    keys, TLS_URL, dir,
-	    HOST, dir, HOST, ca, nt.pin_dir, fifo);
+	    ff_extra, ipc_json, keys, TLS_URL, dir, HOST, dir, HOST, ca,
+	    api_extra, nt.pin_dir, fifo);
 	fclose(f);
 
 	args[3] = cfg;
@@ -157,12 +164,38 @@ api_up(void)
 	snprintf(daemon_.log, sizeof(daemon_.log), "%s/sctagd.log", nt.tmpdir);
 	cr_assert_eq(nt_daemon_spawn(&daemon_, nt.ns_a, args, fifo, err,
 	    sizeof(err)), 0, "%s", err);
+}
+
+/* api_spawn, and wait until the API listens. */
+static void
+api_up_with(const char *api_extra, int with_ipc)
+{
+	char log[8192];
+	int rc;
+
+	api_spawn(api_extra, with_ipc);
 	rc = nt_daemon_wait_ready(&daemon_, 15000);
 	if (rc == 0)
-		rc = nt_daemon_log_wait(&daemon_, "api: ipc://", 5000);
+		rc = nt_daemon_log_wait(&daemon_, with_ipc ? "api: ipc://" :
+		    "api: tls+tcp://", 5000);
 	if (rc != 0)
 		nt_daemon_log(&daemon_, log, sizeof(log));
 	cr_assert_eq(rc, 0, "sctagd not ready; its log:\n%s", log);
+}
+
+static void
+api_up(void)
+{
+	api_up_with("", 1);
+}
+
+static void
+keys_forget(void)
+{
+	keys_free_secret(k_orch);
+	keys_free_secret(k_mon);
+	keys_free_secret(k_adm);
+	keys_free_secret(k_stranger);
 }
 
 static void
@@ -175,10 +208,7 @@ api_down(void)
 	nt_daemon_log(&daemon_, log, sizeof(log));
 	cr_assert_eq(rc, 0, "sctagd exit %d; log:\n%s", rc, log);
 	cr_assert(!nt_path_exists(nt.pin_dir), "sctagd left %s", nt.pin_dir);
-	keys_free_secret(k_orch);
-	keys_free_secret(k_mon);
-	keys_free_secret(k_adm);
-	keys_free_secret(k_stranger);
+	keys_forget();
 }
 
 /* --- the client -------------------------------------------------------- */
@@ -470,6 +500,240 @@ udp_marked(uint16_t sport, uint32_t exp, uint32_t act, int marked)
 	else
 		nettest_check_unmarked(p, n, 0, "ended API flow");
 	cap_free(cap);
+}
+
+/* --- watchers: sctagctl watch, sctag-apiclient --sub ------------------- */
+
+#define EVENTS_TLS_URL	"tls+tcp://[" NT_ADDR_A "]:7444"
+
+/* A CA of the dashboards' own (api.events_tls.ca) and a client of it. */
+static char dash_ca[600], dash_pem[600];
+
+static void
+dash_ca_make(void)
+{
+	const char *src = getenv("SCTAG_SOURCE_DIR");
+
+	cr_assert_not_null(src, "SCTAG_SOURCE_DIR is not set (ctest sets it)");
+	snprintf(dash_ca, sizeof(dash_ca), "%s/dash/ca.crt", nt.tmpdir);
+	snprintf(dash_pem, sizeof(dash_pem), "%s/dash/client-grafana.pem",
+	    nt.tmpdir);
+	nettest_shell("sh %s/certs/mkcerts.sh -d %s/dash ca 'dashboards CA' "
+	    ">/dev/null", src, nt.tmpdir);
+	nettest_shell("sh %s/certs/mkcerts.sh -d %s/dash client grafana "
+	    ">/dev/null", src, nt.tmpdir);
+}
+
+/* In a forked child: into namespace B (when in_b), stdout and stderr. */
+static void
+child_enter(int in_b, int out, int err)
+{
+	char nspath[300];
+	int fd;
+
+	snprintf(nspath, sizeof(nspath), "/var/run/netns/%s", nt.ns_b);
+	if (in_b && ((fd = open(nspath, O_RDONLY)) < 0 ||
+	    setns(fd, CLONE_NEWNET) != 0))
+		_exit(126);
+	if (dup2(out, 1) < 0 || dup2(err, 2) < 0)
+		_exit(126);
+}
+
+/* A running `sctagctl ... watch`. */
+struct watcher {
+	pid_t	pid;
+	int	out, err;	/* read ends of its stdout and stderr */
+	char	log[4096];	/* its stderr so far */
+	size_t	loglen;
+};
+
+/* Its stderr into w->log, waiting up to ms: 1 read, 0 EOF, -1 nothing. */
+static int
+watch_read_err(struct watcher *w, int ms)
+{
+	struct pollfd p = { .fd = w->err, .events = POLLIN };
+	ssize_t k;
+
+	if (poll(&p, 1, ms) != 1)
+		return -1;
+	k = read(w->err, w->log + w->loglen, sizeof(w->log) - 1 - w->loglen);
+	if (k <= 0)
+		return 0;
+	w->loglen += (size_t)k;
+	w->log[w->loglen] = '\0';
+	return 1;
+}
+
+/*
+ * Exec sctagctl with args (argv[0] supplied; NULL-terminated), inside B
+ * when in_b. 0 once it says it is watching (subscribed); -1 when it
+ * exited before that, with its wait status in *status and why in w->log.
+ */
+static int
+watch_start(struct watcher *w, int in_b, const char *const *args,
+    int *status)
+{
+	const char *argv[24];
+	int po[2], pe[2], n;
+	long long t0;
+
+	memset(w, 0, sizeof(*w));
+	argv[0] = SCTAGCTL_PATH;
+	for (n = 0; args[n] != NULL; n++) {
+		cr_assert_lt(n, 22);
+		argv[n + 1] = args[n];
+	}
+	argv[n + 1] = NULL;
+	cr_assert_eq(pipe2(po, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(pe, O_CLOEXEC), 0);
+	cr_assert_geq(w->pid = fork(), 0);
+	if (w->pid == 0) {
+		child_enter(in_b, po[1], pe[1]);
+		execv(SCTAGCTL_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	nt_track_pid(w->pid);
+	close(po[1]);
+	close(pe[1]);
+	w->out = po[0];
+	w->err = pe[0];
+	t0 = nt_now_ms();
+	while (strstr(w->log, "watching") == NULL) {
+		cr_assert_lt(nt_now_ms() - t0, 15000, "sctagctl watch neither "
+		    "watches nor fails: %s", w->log);
+		if (watch_read_err(w, 200) != 0)
+			continue;
+		/* EOF before "watching": it gave up. */
+		cr_assert_eq(waitpid(w->pid, status, 0), w->pid);
+		nt_untrack_pid(w->pid);
+		close(w->out);
+		close(w->err);
+		w->pid = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Its stdout until it exits (it was given --count and --for) or 20 s
+ * passed, into out; asserts it exited 0 and missed no event.
+ */
+static void
+watch_end(struct watcher *w, char *out, size_t len)
+{
+	size_t got = 0;
+	long long t0 = nt_now_ms();
+	ssize_t k;
+	int status;
+
+	while (got < len - 1 && nt_now_ms() - t0 < 20000) {
+		struct pollfd p = { .fd = w->out, .events = POLLIN };
+
+		if (poll(&p, 1, 500) != 1)
+			continue;
+		if ((k = read(w->out, out + got, len - 1 - got)) <= 0)
+			break;
+		got += (size_t)k;
+	}
+	out[got] = '\0';
+	cr_assert_eq(waitpid(w->pid, &status, 0), w->pid);
+	nt_untrack_pid(w->pid);
+	while (watch_read_err(w, 100) > 0)
+		;
+	close(w->out);
+	close(w->err);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "sctagctl watch: status %d; stderr: %s", status, w->log);
+	cr_assert_null(strstr(w->log, "missed"), "%s", w->log);
+}
+
+/* The first n events of watch --json output (one object a line). */
+static void
+watch_events(char *out, json_t **ev, int n)
+{
+	json_error_t je;
+	char *p = out, *q;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		cr_assert_not_null(q = strchr(p, '\n'), "only %d event(s): %s",
+		    i, out);
+		*q = '\0';
+		cr_assert_not_null(ev[i] = json_loads(p, 0, &je),
+		    "not JSON: %s", p);
+		p = q + 1;
+	}
+}
+
+/*
+ * ev[i] is an event of kind about flow id, from this agent, and (past
+ * the first) the next in ev[i - 1]'s sequence of the same agent run.
+ */
+static void
+event_is(json_t *const *ev, int i, const char *kind, uint64_t id)
+{
+	const json_t *e = ev[i];
+
+	cr_assert_str_eq(json_string_value(json_object_get(e, "kind")), kind,
+	    "event %d", i);
+	cr_assert_eq((uint64_t)json_integer_value(json_object_get(
+	    json_object_get(e, "flow"), "id")), id, "event %d: flow id", i);
+	cr_assert_str_eq(json_string_value(json_object_get(e, "host")), HOST);
+	if (i == 0)
+		return;
+	cr_assert_eq(json_integer_value(json_object_get(e, "seq")),
+	    json_integer_value(json_object_get(ev[i - 1], "seq")) + 1,
+	    "event %d: sequence numbers not consecutive", i);
+	cr_assert_eq(json_integer_value(json_object_get(e, "run_id")),
+	    json_integer_value(json_object_get(ev[i - 1], "run_id")));
+}
+
+/*
+ * A bare NNG subscriber in B dials url (sctag-apiclient --sub), with cert
+ * or none at all. Its exit code: 0 connected, 3 refused (err says why).
+ */
+static int
+sub_dial(const char *url, const char *cert, char *err, size_t errlen)
+{
+	const char *argv[12];
+	int pe[2], po[2], n = 0, status;
+	size_t el = 0;
+	ssize_t k;
+	pid_t pid;
+
+	argv[n++] = APICLIENT_PATH;
+	argv[n++] = url;
+	argv[n++] = "--sub";
+	argv[n++] = "--ca";
+	argv[n++] = ca;
+	argv[n++] = "--server-name";
+	argv[n++] = HOST;
+	if (cert != NULL) {
+		argv[n++] = "--cert";
+		argv[n++] = cert;
+	}
+	argv[n] = NULL;
+	cr_assert_eq(pipe2(po, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(pe, O_CLOEXEC), 0);
+	cr_assert_geq(pid = fork(), 0);
+	if (pid == 0) {
+		child_enter(1, po[1], pe[1]);
+		execv(APICLIENT_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	nt_track_pid(pid);
+	close(po[1]);
+	close(pe[1]);
+	while (el < errlen - 1 &&
+	    (k = read(pe[0], err + el, errlen - 1 - el)) > 0)
+		el += (size_t)k;
+	err[el] = '\0';
+	close(po[0]);
+	close(pe[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	nt_untrack_pid(pid);
+	cr_assert(WIFEXITED(status), "sctag-apiclient: status %d", status);
+	return WEXITSTATUS(status);
 }
 
 static uint64_t counter_wait(const char *, uint64_t);
@@ -2310,52 +2574,32 @@ Test(api, wildcard_rules_announce_each_connection, .timeout = 120)
  */
 Test(api, sctagctl_watch_sees_start_and_end_in_order, .timeout = 120)
 {
-	static char out[8192], log[4096];
-	const char *argv[10];
+	static char out[8192];
+	const char *args[10];
 	char events[700];
+	struct watcher w;
 	struct client c;
 	struct start_req st;
 	struct simple_req s;
 	Sctag__V1__Reply *rep;
-	json_error_t je;
 	json_t *ev[4];
-	uint64_t id;
-	size_t got = 0, el = 0;
-	ssize_t k;
-	pid_t pid;
-	int po[2], pe[2], status, i, n = 0;
-	long long t0;
+	uint64_t id, id2;
+	int i, n = 0, status;
 
 	api_up();
 	c = ipc();
 	snprintf(events, sizeof(events), "ipc://%s/api/events.sock", dir);
-	argv[n++] = SCTAGCTL_PATH;
-	argv[n++] = "--events";
-	argv[n++] = events;
-	argv[n++] = "--json";
-	argv[n++] = "watch";
-	argv[n++] = "--count";
-	argv[n++] = "4";
-	argv[n++] = "--for";
-	argv[n++] = "30";
-	argv[n] = NULL;
-	cr_assert_eq(pipe2(po, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(pe, O_CLOEXEC), 0);
-	cr_assert_geq(pid = fork(), 0);
-	if (pid == 0) {
-		if (dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
-			_exit(126);
-		execv(SCTAGCTL_PATH, (char *const *)argv);
-		_exit(127);
-	}
-	nt_track_pid(pid);
-	close(po[1]);
-	close(pe[1]);
-	/* Subscribed once it says so. */
-	k = read(pe[0], log, sizeof(log) - 1);
-	cr_assert_gt(k, 0, "sctagctl watch said nothing");
-	log[k] = '\0';
-	cr_assert_not_null(strstr(log, "watching"), "%s", log);
+	args[n++] = "--events";
+	args[n++] = events;
+	args[n++] = "--json";
+	args[n++] = "watch";
+	args[n++] = "--count";
+	args[n++] = "4";
+	args[n++] = "--for";
+	args[n++] = "30";
+	args[n] = NULL;
+	cr_assert_eq(watch_start(&w, 0, args, &status), 0, "status %d: %s",
+	    status, w.log);
 	nt_sleep_ms(200);
 
 	rep = call(&c, start_req(&st, 4600, "cms", "14"));
@@ -2368,60 +2612,207 @@ Test(api, sctagctl_watch_sees_start_and_end_in_order, .timeout = 120)
 	expect_code(call(&c, &s.r), SCTAG__V1__CODE__OK, NULL);
 	start_req(&st, 4601, "cms", "14");
 	st.spec.ttl_seconds = 1;
-	expect_code(call(&c, &st.r), SCTAG__V1__CODE__OK, NULL);
+	rep = call(&c, &st.r);
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	id2 = rep->start_flow->flow->id;
+	wire_reply_free(rep);
 
 	/* Four lines: started, ended, started, expired (bounded wait). */
-	t0 = nt_now_ms();
-	while (got < sizeof(out) - 1 && nt_now_ms() - t0 < 20000) {
-		struct pollfd p = { .fd = po[0], .events = POLLIN };
-
-		if (poll(&p, 1, 500) != 1)
-			continue;
-		if ((k = read(po[0], out + got, sizeof(out) - 1 - got)) <= 0)
-			break;
-		got += (size_t)k;
-	}
-	out[got] = '\0';
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	nt_untrack_pid(pid);
-	while ((k = read(pe[0], log + el, sizeof(log) - 1 - el)) > 0)
-		el += (size_t)k;
-	log[el] = '\0';
-	close(po[0]);
-	close(pe[0]);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "sctagctl watch: status %d; stderr: %s", status, log);
-	cr_assert_null(strstr(log, "missed"), "%s", log);
-	/* One JSON object a line. */
-	{
-		char *p = out, *q;
-
-		for (i = 0; i < 4; i++) {
-			cr_assert_not_null(q = strchr(p, '\n'),
-			    "only %d event(s): %s", i, out);
-			*q = '\0';
-			cr_assert_not_null(ev[i] = json_loads(p, 0, &je),
-			    "not JSON: %s", p);
-			p = q + 1;
-		}
-	}
-	cr_assert_str_eq(json_string_value(json_object_get(ev[0], "kind")),
-	    "EVENT_FLOW_STARTED");
-	cr_assert_str_eq(json_string_value(json_object_get(ev[1], "kind")),
-	    "EVENT_FLOW_ENDED");
-	cr_assert_str_eq(json_string_value(json_object_get(ev[2], "kind")),
-	    "EVENT_FLOW_STARTED");
-	cr_assert_str_eq(json_string_value(json_object_get(ev[3], "kind")),
-	    "EVENT_FLOW_EXPIRED");
-	for (i = 1; i < 4; i++)
-		cr_assert_eq(json_integer_value(json_object_get(ev[i], "seq")),
-		    json_integer_value(json_object_get(ev[i - 1], "seq")) + 1,
-		    "sequence numbers not consecutive");
-	cr_assert_eq((uint64_t)json_integer_value(json_object_get(
-	    json_object_get(ev[1], "flow"), "id")), id);
+	watch_end(&w, out, sizeof(out));
+	watch_events(out, ev, 4);
+	event_is(ev, 0, "EVENT_FLOW_STARTED", id);
+	event_is(ev, 1, "EVENT_FLOW_ENDED", id);
+	event_is(ev, 2, "EVENT_FLOW_STARTED", id2);
+	event_is(ev, 3, "EVENT_FLOW_EXPIRED", id2);
 	for (i = 0; i < 4; i++)
 		json_decref(ev[i]);
 	api_down();
+}
+
+/* Start a flow over TLS as the orchestrator and end it: its id. */
+static uint64_t
+tls_start_end(uint32_t sport)
+{
+	struct client c = tls(k_orch);
+	struct start_req st;
+	struct simple_req s;
+	Sctag__V1__Reply *rep;
+	uint64_t id;
+
+	rep = call(&c, start_req(&st, sport, "cms", "14"));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	id = rep->start_flow->flow->id;
+	wire_reply_free(rep);
+	simple_req(&s, SCTAG__V1__REQUEST__CALL_END_FLOW);
+	s.ef.which_case = SCTAG__V1__END_FLOW_REQUEST__WHICH_ID;
+	s.ef.id = id;
+	expect_code(call(&c, &s.r), SCTAG__V1__CODE__OK, NULL);
+	return id;
+}
+
+/*
+ * api.events_tls with a CA of its own: a dashboard's certificate from it
+ * watches from another host, and sees what the ipc watcher sees, with the
+ * same sequence numbers (one pub socket). A certificate the API takes
+ * (another CA) gets no connection, nor does a client without one; the
+ * dashboard's watch goes on.
+ */
+Test(api, events_tls_takes_only_the_events_ca, .timeout = 120)
+{
+	static char out_tls[8192], out_ipc[8192], log[8192];
+	const char *wt[16], *wi[10], *wb[16];
+	char extra[1024], events[700], err[512];
+	struct watcher w_tls, w_ipc, w_bad;
+	json_t *et[2], *ei[2];
+	uint64_t id;
+	int i, n, status;
+
+	dash_ca_make();
+	snprintf(extra, sizeof(extra), ", \"events_tls\": {\"listen\": "
+	    "\"%s\", \"ca\": \"%s\"}", EVENTS_TLS_URL, dash_ca);
+	api_up_with(extra, 1);
+	nt_daemon_log(&daemon_, log, sizeof(log));
+	cr_assert_not_null(strstr(log, "events: ipc://"), "%s", log);
+	cr_assert_not_null(strstr(log, EVENTS_TLS_URL " (role watch)"), "%s",
+	    log);
+
+	/* The dashboard, from B: the server's CA is the site's. */
+	n = 0;
+	wt[n++] = "--events";
+	wt[n++] = HOST "=" EVENTS_TLS_URL;
+	wt[n++] = "--ca";
+	wt[n++] = ca;
+	wt[n++] = "--cert";
+	wt[n++] = dash_pem;
+	wt[n++] = "--json";
+	wt[n++] = "watch";
+	wt[n++] = "--count";
+	wt[n++] = "2";
+	wt[n++] = "--for";
+	wt[n++] = "30";
+	wt[n] = NULL;
+	cr_assert_eq(watch_start(&w_tls, 1, wt, &status), 0, "status %d: %s",
+	    status, w_tls.log);
+	snprintf(events, sizeof(events), "ipc://%s/api/events.sock", dir);
+	n = 0;
+	wi[n++] = "--events";
+	wi[n++] = events;
+	wi[n++] = "--json";
+	wi[n++] = "watch";
+	wi[n++] = "--count";
+	wi[n++] = "2";
+	wi[n++] = "--for";
+	wi[n++] = "30";
+	wi[n] = NULL;
+	cr_assert_eq(watch_start(&w_ipc, 0, wi, &status), 0, "status %d: %s",
+	    status, w_ipc.log);
+
+	/* (b) The orchestrator's certificate: good for the API, not here. */
+	memcpy(wb, wt, sizeof(wb));
+	wb[5] = client_pem;
+	cr_assert_eq(watch_start(&w_bad, 1, wb, &status), -1,
+	    "watching with the API's CA");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 3,
+	    "status %d: %s", status, w_bad.log);
+	cr_assert_not_null(strstr(w_bad.log, "TLS handshake failed"), "%s",
+	    w_bad.log);
+	/* (c) No certificate at all (a bare NNG subscriber) ... */
+	cr_assert_eq(sub_dial(EVENTS_TLS_URL, NULL, err, sizeof(err)), 3,
+	    "a subscriber without a certificate connected");
+	cr_assert_not_null(strstr(err, "dial: "), "%s", err);
+	/* ... while the same client with the dashboard's connects. */
+	cr_assert_eq(sub_dial(EVENTS_TLS_URL, dash_pem, err, sizeof(err)), 0,
+	    "%s", err);
+	nt_sleep_ms(200);
+
+	id = tls_start_end(4610);
+	watch_end(&w_tls, out_tls, sizeof(out_tls));
+	watch_end(&w_ipc, out_ipc, sizeof(out_ipc));
+	watch_events(out_tls, et, 2);
+	watch_events(out_ipc, ei, 2);
+	event_is(et, 0, "EVENT_FLOW_STARTED", id);
+	event_is(et, 1, "EVENT_FLOW_ENDED", id);
+	event_is(ei, 0, "EVENT_FLOW_STARTED", id);
+	event_is(ei, 1, "EVENT_FLOW_ENDED", id);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(json_integer_value(json_object_get(et[i], "seq")),
+		    json_integer_value(json_object_get(ei[i], "seq")),
+		    "event %d: TLS and ipc watchers see different seq", i);
+		cr_assert_eq(json_integer_value(json_object_get(et[i],
+		    "run_id")), json_integer_value(json_object_get(ei[i],
+		    "run_id")));
+		json_decref(et[i]);
+		json_decref(ei[i]);
+	}
+	api_down();
+}
+
+/*
+ * No ipc socket, the API and the events over TLS only; events_tls's CA
+ * defaults to the API's. `sctagctl -H NAME=tls+tcp://HOST:7443 watch`
+ * finds the events on the same host's port 7444.
+ */
+Test(api, events_over_tls_without_ipc, .timeout = 120)
+{
+	static char out[8192];
+	const char *args[16];
+	char path[700];
+	struct watcher w;
+	json_t *ev[2];
+	uint64_t id;
+	int n = 0, status;
+
+	api_up_with(", \"events_tls\": {\"listen\": \"" EVENTS_TLS_URL
+	    "\"}", 0);
+	snprintf(path, sizeof(path), "%s/api/events.sock", dir);
+	cr_assert(!nt_path_exists(path), "%s without api.ipc", path);
+	args[n++] = "-H";
+	args[n++] = HOST "=" TLS_URL;
+	args[n++] = "--ca";
+	args[n++] = ca;
+	args[n++] = "--cert";
+	args[n++] = client_pem;
+	args[n++] = "--json";
+	args[n++] = "watch";
+	args[n++] = "--count";
+	args[n++] = "2";
+	args[n++] = "--for";
+	args[n++] = "30";
+	args[n] = NULL;
+	cr_assert_eq(watch_start(&w, 1, args, &status), 0, "status %d: %s",
+	    status, w.log);
+	cr_assert_not_null(strstr(w.log, "watching " EVENTS_TLS_URL), "%s",
+	    w.log);
+	nt_sleep_ms(200);
+
+	id = tls_start_end(4620);
+	watch_end(&w, out, sizeof(out));
+	watch_events(out, ev, 2);
+	event_is(ev, 0, "EVENT_FLOW_STARTED", id);
+	event_is(ev, 1, "EVENT_FLOW_ENDED", id);
+	json_decref(ev[0]);
+	json_decref(ev[1]);
+	api_down();
+}
+
+/* An events listener that can not listen stops the agent, and says why. */
+Test(api, events_tls_that_can_not_listen_stops_the_agent, .timeout = 60)
+{
+	static char log[16384];
+	int rc;
+
+	/* An address A does not have. */
+	api_spawn(", \"events_tls\": {\"listen\": "
+	    "\"tls+tcp://[2001:db8:ffff::1]:7444\"}", 1);
+	rc = nt_daemon_wait_exit(&daemon_, 20000);
+	nt_daemon_log(&daemon_, log, sizeof(log));
+	cr_assert_eq(rc, 0, "sctagd still runs; its log:\n%s", log);
+	cr_assert(!WIFEXITED(daemon_.status) || WEXITSTATUS(daemon_.status) !=
+	    0, "sctagd exited 0; its log:\n%s", log);
+	cr_assert_not_null(strstr(log, "events: TLS listener "
+	    "tls+tcp://[2001:db8:ffff::1]:7444: "), "%s", log);
+	cr_assert(!nt_path_exists(nt.pin_dir), "sctagd left %s", nt.pin_dir);
+	keys_forget();
 }
 
 /*

@@ -75,6 +75,9 @@ assert_cfg_eq(const struct cfg *a, const struct cfg *b)
 	cr_assert(streq_null(a->tls_cert, b->tls_cert));
 	cr_assert(streq_null(a->tls_key, b->tls_key));
 	cr_assert(streq_null(a->tls_ca, b->tls_ca));
+	cr_assert(streq_null(a->events_listen, b->events_listen));
+	/* The dump names the CA in use, also when it is api.tls.ca's. */
+	cr_assert(streq_null(cfg_events_ca(a), cfg_events_ca(b)));
 	cr_assert_eq(a->api_events, b->api_events);
 	cr_assert_eq(a->pipe_mode, b->pipe_mode);
 	cr_assert_eq(a->capacity, b->capacity);
@@ -166,6 +169,7 @@ Test(config, user)
 }
 
 static void round_trip(const struct cfg *);
+static char *dump(const struct cfg *);
 
 Test(config, api)
 {
@@ -201,7 +205,83 @@ Test(config, api)
 	    "t.json:1: api.flow_capacity: 0 is out of range (1..16777216)");
 	reject_eq("{\"api\": {\"ipcs\": null}}", "t.json:1: api.ipcs: unknown "
 	    "key (expected ipc, admin_group, authorized_keys, flow_capacity, "
-	    "tls or events)");
+	    "tls, events or events_tls)");
+}
+
+#define API_TLS	"\"tls\": {\"listen\": \"tls+tcp://[::]:7443\", \"cert\": " \
+	"\"/c.pem\", \"key\": \"/k.pem\", \"ca\": \"/ca.pem\"}"
+
+Test(config, events_tls)
+{
+	char	err[256], *text;
+
+	cr_assert_null(C.events_listen);
+	cr_assert_null(C.events_ca);
+	/* Before api.tls in the file: the check waits for the whole. */
+	cr_assert_eq(parse(&C, "{\"api\": {\"events_tls\": {\"listen\": "
+	    "\"tls+tcp://[::]:7444\"}, " API_TLS "}}", err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_str_eq(C.events_listen, "tls+tcp://[::]:7444");
+	cr_assert_null(C.events_ca);
+	cr_assert_str_eq(cfg_events_ca(&C), "/ca.pem");
+	text = dump(&C);
+	assert_has(text, "\"events_tls\": {\n      \"listen\": "
+	    "\"tls+tcp://[::]:7444\",\n      \"ca\": \"/ca.pem\"\n    }");
+	free(text);
+	round_trip(&C);
+
+	cr_assert_eq(parse(&C, "{\"api\": {\"events_tls\": {\"listen\": "
+	    "\"tls+tcp://192.0.2.1:7444\", \"ca\": \"/dash-ca.pem\"}}}", err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(C.events_ca, "/dash-ca.pem");
+	cr_assert_str_eq(cfg_events_ca(&C), "/dash-ca.pem");
+	round_trip(&C);
+	/* A new object is the whole listener: its ca goes back to api.tls's. */
+	cr_assert_eq(parse(&C, "{\"api\": {\"events_tls\": {\"listen\": "
+	    "\"tls+tcp://[::]:7445\"}}}", err, sizeof(err)), 0, "%s", err);
+	cr_assert_null(C.events_ca);
+	cr_assert_eq(parse(&C, "{\"api\": {\"events_tls\": null}}", err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_null(C.events_listen);
+	text = dump(&C);
+	assert_has(text, "\"events_tls\": null");
+	free(text);
+	round_trip(&C);
+
+	reject_eq("{\"api\": {\n\"events_tls\": {\"listen\": "
+	    "\"tls+tcp://[::]:7444\"}}}", "t.json:2: api.events_tls: needs "
+	    "api.tls (the agent's certificate and key)");
+	reject_eq("{\"api\": {" API_TLS ", \"events_tls\": {\"listen\": "
+	    "\"tls+tcp://[::]:7443\"}}}", "t.json:1: api.events_tls: listen "
+	    "is api.tls.listen's address; give the events a port of their "
+	    "own (e.g. 7444)");
+	reject_eq("{\"api\": {" API_TLS ", \"events_tls\": {\"ca\": "
+	    "\"/d.pem\"}}}", "t.json:1: api.events_tls: events_tls needs "
+	    "listen");
+	reject_eq("{\"api\": {" API_TLS ", \"events_tls\": {\"listen\": "
+	    "\"ipc:///x\"}}}", "t.json:1: api.events_tls.listen: expected a "
+	    "tls+tcp:// URL, e.g. \"tls+tcp://[::]:7444\"");
+	reject_eq("{\"api\": {" API_TLS ", \"events_tls\": {\"listen\": "
+	    "7444}}}", "t.json:1: api.events_tls.listen: expected a string, "
+	    "got an integer");
+	reject_eq("{\"api\": {" API_TLS ", \"events_tls\": {\"listen\": "
+	    "\"tls+tcp://[::]:7444\", \"ca\": \"d.pem\"}}}",
+	    "t.json:1: api.events_tls.ca: 'd.pem' is not an absolute path");
+	reject_eq("{\"api\": {" API_TLS ", \"events_tls\": {\"listen\": "
+	    "\"tls+tcp://[::]:7444\", \"cert\": \"/c.pem\"}}}",
+	    "t.json:1: api.events_tls.cert: unknown key (expected listen or "
+	    "ca)");
+	reject_eq("{\"api\": {" API_TLS ", \"events_tls\": true}}",
+	    "t.json:1: api.events_tls: expected an object or null, got a boolean");
+	/* Set, then api.tls taken away by a later document. */
+	cr_assert_eq(parse(&C, "{\"api\": {" API_TLS ", \"events_tls\": "
+	    "{\"listen\": \"tls+tcp://[::]:7444\"}}}", err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(parse(&C, "{\"api\": {\"tls\": null}}", err,
+	    sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "t.json: api.events_tls: needs api.tls (the "
+	    "agent's certificate and key)");
+	cr_assert_str_eq(C.tls_listen, "tls+tcp://[::]:7443");
 }
 
 Test(config, fireflies)
