@@ -2,6 +2,7 @@
  * conns.c: see conns.h.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,9 +17,17 @@
 #include "flowreq.h"
 #include "log.h"
 
+#define OUT_KEEP	4096	/* fireflies' room kept between scans */
+
 /* A per-connection rule: its flow as it started. */
 struct crule {
 	struct flows_flow	f;
+};
+
+/* A rule as a scan matches against it, outside the state lock. */
+struct snap {
+	uint64_t		id;
+	struct marker_rule	rule;
 };
 
 /* A connection announced for a per-connection rule. */
@@ -33,20 +42,35 @@ struct conn {
 struct conns {
 	struct conns_opts	 o;
 	struct sockdiag_q	*q;
+	/* Under the state lock. */
 	struct crule		*rules;
 	size_t			 nrules, rules_cap;
-	_Atomic uint32_t	 nrules_seen;	/* for the unlocked tick */
 	struct conn		*tracked;	/* by cookie */
 	size_t			 ntracked, tracked_cap;
+	struct conns_stats	 st;
+	struct ff_event		*out;		/* a scan's fireflies, to send */
+	size_t			 nout, out_cap;
+	int			 collect;	/* into out, not sent at once */
+	/* The scanning thread's own. */
 	struct sockdiag_conn	*seen;		/* a scan's sockets */
 	size_t			 nseen, seen_cap;
 	int			 seen_nomem;
+	uint64_t		*best;		/* [nseen]: a rule's id, or 0 */
+	size_t			 best_cap;
+	struct snap		*snap;
+	size_t			 nsnap, snap_cap;
 	struct conn		*next;		/* the next tracked */
 	size_t			 next_cap;
-	_Atomic uint64_t	 scan_due;	/* 0: now (a rule started) */
-	uint64_t		 ongoing_due;	/* main thread */
-	struct conns_stats	 st;
+	uint64_t		 ongoing_due;
 	struct log_ratelimit	 rl;
+	/* Between the threads. */
+	_Atomic uint32_t	 nrules_seen;
+	_Atomic uint64_t	 scan_due;	/* 0: now (a rule started) */
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cv;		/* a rule started, or stop */
+	int			 stop;		/* under mtx */
+	pthread_t		 thread;
+	int			 running;
 };
 
 void
@@ -81,6 +105,7 @@ int
 conns_new(const struct conns_opts *o, struct conns **out, char *err,
     size_t errlen)
 {
+	pthread_condattr_t ca;
 	struct conns *cs;
 	int rc;
 
@@ -95,6 +120,11 @@ conns_new(const struct conns_opts *o, struct conns **out, char *err,
 		free(cs);
 		return rc;
 	}
+	pthread_mutex_init(&cs->mtx, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&cs->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	*out = cs;
 	return 0;
 }
@@ -104,10 +134,22 @@ conns_free(struct conns *cs)
 {
 	if (cs == NULL)
 		return;
+	if (cs->running) {
+		pthread_mutex_lock(&cs->mtx);
+		cs->stop = 1;
+		pthread_cond_signal(&cs->cv);
+		pthread_mutex_unlock(&cs->mtx);
+		pthread_join(cs->thread, NULL);
+	}
+	pthread_cond_destroy(&cs->cv);
+	pthread_mutex_destroy(&cs->mtx);
 	sockdiag_q_close(cs->q);
 	free(cs->rules);
 	free(cs->tracked);
+	free(cs->out);
 	free(cs->seen);
+	free(cs->best);
+	free(cs->snap);
 	free(cs->next);
 	free(cs);
 }
@@ -133,6 +175,22 @@ grow(void **v, size_t *cap, size_t n, size_t sz, size_t max)
 	return 0;
 }
 
+/* Exactly n elements of size sz in *v (its old content is not kept). */
+static int
+room(void **v, size_t *cap, size_t n, size_t sz)
+{
+	void *p;
+
+	if (n <= *cap)
+		return 0;
+	if ((p = calloc(n, sz)) == NULL)
+		return -ENOMEM;
+	free(*v);
+	*v = p;
+	*cap = n;
+	return 0;
+}
+
 static const struct crule *
 rule_of(const struct conns *cs, uint64_t id)
 {
@@ -144,6 +202,22 @@ rule_of(const struct conns *cs, uint64_t id)
 	return NULL;
 }
 
+/*
+ * A firefly, now or (during a scan's match, which holds the state lock)
+ * after the scan lets the lock go: the firefly ring may make a sender wait
+ * when full, and a scan can have thousands.
+ */
+static void
+emit(struct conns *cs, const struct ff_event *e)
+{
+	if (cs->collect && grow((void **)&cs->out, &cs->out_cap, cs->nout,
+	    sizeof(*cs->out), CONNS_SCAN_MAX) == 0) {
+		cs->out[cs->nout++] = *e;
+		return;
+	}
+	ffsend_event(cs->o.ff, e);
+}
+
 static void
 announce(struct conns *cs, enum ff_state st, const struct conn *k)
 {
@@ -153,7 +227,7 @@ announce(struct conns *cs, enum ff_state st, const struct conn *k)
 	if (cr == NULL)
 		return;
 	conns_firefly(&e, st, &cr->f, &k->c, &k->first);
-	ffsend_event(cs->o.ff, &e);
+	emit(cs, &e);
 	if (st == FF_START)
 		cs->st.announced++;
 	else if (st == FF_ONGOING)
@@ -196,7 +270,10 @@ conns_flow(struct conns *cs, enum flows_event ev, const struct flows_flow *f)
 		cs->rules[cs->nrules++].f = *f;
 		atomic_store(&cs->nrules_seen, (uint32_t)cs->nrules);
 		/* Its connections soon, not a whole period later. */
-		cs->scan_due = 0;
+		atomic_store(&cs->scan_due, 0);
+		pthread_mutex_lock(&cs->mtx);
+		pthread_cond_signal(&cs->cv);
+		pthread_mutex_unlock(&cs->mtx);
 		return;
 	}
 	for (i = 0; i < cs->nrules; i++)
@@ -261,24 +338,25 @@ specificity(const struct marker_rule *r)
 	    ((unsigned)(r->sport != 0) + (unsigned)(r->dport != 0));
 }
 
-static const struct crule *
+/* The id of the rule of the snapshot that c is for, or 0. */
+static uint64_t
 best_rule(const struct conns *cs, const struct sockdiag_conn *c)
 {
-	const struct crule *best = NULL;
+	const struct snap *best = NULL;
 	unsigned s, bs = 0;
 	size_t i;
 
-	for (i = 0; i < cs->nrules; i++) {
-		if (!rule_matches(&cs->rules[i].f.spec.rule, c))
+	for (i = 0; i < cs->nsnap; i++) {
+		if (!rule_matches(&cs->snap[i].rule, c))
 			continue;
-		s = specificity(&cs->rules[i].f.spec.rule);
+		s = specificity(&cs->snap[i].rule);
 		if (best == NULL || s > bs || (s == bs &&
-		    cs->rules[i].f.id < best->f.id)) {
-			best = &cs->rules[i];
+		    cs->snap[i].id < best->id)) {
+			best = &cs->snap[i];
 			bs = s;
 		}
 	}
-	return best;
+	return best ? best->id : 0;
 }
 
 static void
@@ -308,20 +386,22 @@ ongoing_exact(struct conns *cs, const struct flows_flow *f,
 	start.tv_sec = (time_t)(f->created_ms / 1000);
 	start.tv_nsec = (long)(f->created_ms % 1000) * 1000000;
 	conns_firefly(&e, FF_ONGOING, f, c, &start);
-	ffsend_event(cs->o.ff, &e);
+	emit(cs, &e);
 	cs->st.ongoing++;
 }
 
 /*
- * The scan's sockets against the table (state lock held): next holds the
- * per-connection rules' connections, by cookie; then merged with those
- * tracked: new ones start, gone ones end.
+ * The scan's sockets against the table (state lock held; best[] was
+ * worked out before, without it): next holds the per-connection rules'
+ * connections, by cookie; then merged with those tracked: new ones start,
+ * gone ones end. A socket is looked up among the exact flows only when
+ * that can matter: for its ongoing firefly, or because a per-connection
+ * rule matches it (an exact flow of its own takes it).
  */
 static void
 match(struct conns *cs, int ongoing, const struct timespec *now)
 {
 	const struct sockdiag_conn *c;
-	const struct crule *cr;
 	struct marker_rule r;
 	struct flows_flow f;
 	struct conn *k, *old;
@@ -329,6 +409,8 @@ match(struct conns *cs, int ongoing, const struct timespec *now)
 
 	for (i = 0; i < cs->nseen; i++) {
 		c = &cs->seen[i];
+		if (!ongoing && cs->best[i] == 0)
+			continue;
 		memset(&r, 0, sizeof(r));
 		r.proto = IPPROTO_TCP;
 		r.dst_plen = 128;
@@ -341,13 +423,14 @@ match(struct conns *cs, int ongoing, const struct timespec *now)
 				ongoing_exact(cs, &f, c);
 			continue;
 		}
-		if (cs->nrules == 0 || (cr = best_rule(cs, c)) == NULL)
+		/* A rule that ended since the snapshot: not any more. */
+		if (cs->best[i] == 0 || rule_of(cs, cs->best[i]) == NULL)
 			continue;
 		/* At most nseen: the room was made before the lock. */
 		k = &cs->next[n++];
 		memset(k, 0, sizeof(*k));
 		k->cookie = c->cookie;
-		k->flow_id = cr->f.id;
+		k->flow_id = cs->best[i];
 		k->c = *c;
 	}
 	qsort(cs->next, n, sizeof(*cs->next), by_cookie);
@@ -394,13 +477,30 @@ match(struct conns *cs, int ongoing, const struct timespec *now)
 	cs->next_cap = i;
 }
 
+/* The rules as they are now, for matching without the lock. */
+static int
+snapshot(struct conns *cs)
+{
+	size_t i;
+
+	if (room((void **)&cs->snap, &cs->snap_cap, cs->nrules,
+	    sizeof(*cs->snap)) != 0)
+		return -ENOMEM;
+	for (i = 0; i < cs->nrules; i++) {
+		cs->snap[i].id = cs->rules[i].f.id;
+		cs->snap[i].rule = cs->rules[i].f.spec.rule;
+	}
+	cs->nsnap = cs->nrules;
+	return 0;
+}
+
 static int
 until(const struct conns *cs, uint64_t now_ms)
 {
 	uint64_t due = UINT64_MAX;
 
 	if (atomic_load(&cs->nrules_seen) > 0)
-		due = cs->scan_due;
+		due = atomic_load(&cs->scan_due);
 	if (cs->o.interval_ms > 0 && cs->ongoing_due < due)
 		due = cs->ongoing_due;
 	if (due == UINT64_MAX)
@@ -416,7 +516,7 @@ conns_tick(struct conns *cs, struct dispatch *d, uint64_t now_ms)
 	struct timespec now;
 	unsigned long suppressed;
 	char err[256];
-	size_t n;
+	size_t i, n;
 	int ongoing, rc;
 
 	if (cs == NULL)
@@ -424,7 +524,7 @@ conns_tick(struct conns *cs, struct dispatch *d, uint64_t now_ms)
 	if ((rc = until(cs, now_ms)) != 0)
 		return rc;
 	ongoing = cs->o.interval_ms > 0 && cs->ongoing_due <= now_ms;
-	cs->scan_due = now_ms + cs->o.scan_ms;
+	atomic_store(&cs->scan_due, now_ms + cs->o.scan_ms);
 	if (ongoing)
 		cs->ongoing_due = now_ms + cs->o.interval_ms;
 	cs->nseen = 0;
@@ -435,22 +535,32 @@ conns_tick(struct conns *cs, struct dispatch *d, uint64_t now_ms)
 		rc = -ENOMEM;
 		snprintf(err, sizeof(err), "out of memory for %zu sockets", n);
 	}
-	/* The merge's room, outside the lock. */
-	if (rc == 0 && cs->next_cap < cs->nseen) {
-		free(cs->next);
-		cs->next_cap = 0;
-		if ((cs->next = calloc(cs->nseen, sizeof(*cs->next))) == NULL) {
-			rc = -ENOMEM;
-			snprintf(err, sizeof(err), "out of memory for %zu "
-			    "connections", cs->nseen);
-		} else
-			cs->next_cap = cs->nseen;
+	/* The room the match needs, made outside the lock. */
+	if (rc == 0 && (room((void **)&cs->next, &cs->next_cap, cs->nseen,
+	    sizeof(*cs->next)) != 0 || room((void **)&cs->best, &cs->best_cap,
+	    cs->nseen, sizeof(*cs->best)) != 0)) {
+		rc = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory for %zu "
+		    "connections", cs->nseen);
 	}
+	if (rc == 0) {
+		dispatch_lock(d);
+		rc = snapshot(cs);
+		dispatch_unlock(d);
+		if (rc != 0)
+			snprintf(err, sizeof(err), "out of memory for the "
+			    "rules");
+	}
+	/* Most sockets match no rule: found out without the lock. */
+	for (i = 0; rc == 0 && i < cs->nseen; i++)
+		cs->best[i] = cs->nsnap > 0 ? best_rule(cs, &cs->seen[i]) : 0;
 	dispatch_lock(d);
 	cs->st.scans++;
 	if (rc == 0) {
 		clock_gettime(CLOCK_REALTIME, &now);
+		cs->collect = 1;
 		match(cs, ongoing, &now);
+		cs->collect = 0;
 	} else
 		cs->st.scan_errors++;
 	dispatch_unlock(d);
@@ -459,7 +569,67 @@ conns_tick(struct conns *cs, struct dispatch *d, uint64_t now_ms)
 		log_warn("connections: scan: %s; no connection fireflies "
 		    "from it%s", err, suppressed ?
 		    " (earlier errors not logged)" : "");
+	/* Only this thread sets nout (collect is on only here). */
+	for (i = 0; i < cs->nout; i++)
+		ffsend_event(cs->o.ff, &cs->out[i]);
+	cs->nout = 0;
+	if (cs->out_cap > OUT_KEEP) {
+		free(cs->out);
+		cs->out = NULL;
+		cs->out_cap = 0;
+	}
 	return until(cs, now_ms);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Scans, each when due; between them it sleeps until one is (or stop). */
+static void *
+conns_main(void *arg)
+{
+	struct conns *cs = arg;
+	struct timespec ts;
+	uint64_t at;
+	int wait;
+
+	for (;;) {
+		wait = conns_tick(cs, cs->o.d, mono_ms());
+		pthread_mutex_lock(&cs->mtx);
+		if (cs->stop) {
+			pthread_mutex_unlock(&cs->mtx);
+			break;
+		}
+		/* A rule that started meanwhile set scan_due: look again. */
+		if (wait != 0 && until(cs, mono_ms()) != 0) {
+			at = mono_ms() + (wait < 0 ? 60000 : (uint64_t)wait);
+			ts.tv_sec = (time_t)(at / 1000);
+			ts.tv_nsec = (long)(at % 1000) * 1000000;
+			pthread_cond_timedwait(&cs->cv, &cs->mtx, &ts);
+		}
+		pthread_mutex_unlock(&cs->mtx);
+	}
+	return NULL;
+}
+
+int
+conns_run(struct conns *cs, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = pthread_create(&cs->thread, NULL, conns_main, cs)) != 0) {
+		snprintf(err, errlen, "the scanning thread: %s",
+		    strerror(rc));
+		return -rc;
+	}
+	cs->running = 1;
+	return 0;
 }
 
 void

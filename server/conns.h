@@ -22,9 +22,13 @@
  * given ports); a connection that has an exact flow of its own is that
  * flow's and gets no second start firefly.
  *
- * Threads: conns_flow and conns_closed run with the state lock held (a
- * flow event, a destroy notice); conns_tick from the main thread without
- * it: it dumps the sockets unlocked and takes the lock to match them.
+ * Threads: the scans run on a thread of their own (conns_run): a dump
+ * can take tens of milliseconds, which the main loop (pipe lines, leases,
+ * close notices) should not wait for. It dumps without the state lock,
+ * takes it to copy the per-connection rules, matches sockets to rules
+ * without it, and takes it again only to look up exact flows and merge;
+ * the fireflies of a scan go out after that. conns_flow and conns_closed
+ * run with the state lock held (a flow event, a destroy notice).
  */
 #ifndef SCTAG_CONNS_H
 #define SCTAG_CONNS_H
@@ -44,6 +48,7 @@ struct dispatch;
 
 struct conns_opts {
 	struct ffsend	*ff;
+	struct dispatch	*d;		/* its state lock, for the thread */
 	struct flows	*flows;		/* with the state lock */
 	uint32_t	 scan_ms;	/* while per-connection rules exist */
 	uint32_t	 interval_ms;	/* ongoing fireflies; 0: none */
@@ -74,13 +79,18 @@ int conns_new(const struct conns_opts *, struct conns **, char *err,
     size_t errlen);
 void conns_free(struct conns *);
 
+/* Start the scanning thread (conns_free stops it). -errno, a message. */
+int conns_run(struct conns *, char *err, size_t errlen);
+
 /* A flow started or ended (state lock held). */
 void conns_flow(struct conns *, enum flows_event, const struct flows_flow *);
 /* A TCP socket was destroyed (state lock held). */
 void conns_closed(struct conns *, const struct sockdiag_conn *);
 /*
- * Scan if one is due (main thread, state lock not held: d's is taken to
- * match). The milliseconds until the next is due, -1 when none will be.
+ * Scan if one is due at now_ms (any clock, the same every call): the
+ * thread's work, and the benchmark's. The state lock must not be held:
+ * d's is taken. The milliseconds until the next is due (at most 1000),
+ * -1 when none will be.
  */
 int conns_tick(struct conns *, struct dispatch *d, uint64_t now_ms);
 

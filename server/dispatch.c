@@ -127,9 +127,10 @@ dispatch_fini(struct dispatch *d)
 void
 dispatch_lock(struct dispatch *d)
 {
-	atomic_store(&d->main_waiting, 1);
+	/* A count: the main thread and the connection scans both wait. */
+	atomic_fetch_add(&d->main_waiting, 1);
 	pthread_mutex_lock(&d->lock);
-	atomic_store(&d->main_waiting, 0);
+	atomic_fetch_sub(&d->main_waiting, 1);
 }
 
 static void kick(struct dispatch *);

@@ -401,10 +401,12 @@ conns_start(struct net *n, const struct cfg *cfg)
 
 	memset(&co, 0, sizeof(co));
 	co.ff = n->ff;
+	co.d = &n->d;
 	co.flows = n->d.flows;
 	co.scan_ms = cfg->ff_scan * 1000;
 	co.interval_ms = cfg->ff_interval * 1000;
-	if (conns_new(&co, &n->conns, err, sizeof(err)) != 0) {
+	if (conns_new(&co, &n->conns, err, sizeof(err)) != 0 ||
+	    conns_run(n->conns, err, sizeof(err)) != 0) {
 		log_err("fireflies: connections: %s", err);
 		return -1;
 	}
@@ -655,9 +657,6 @@ netproc_run(const struct netproc_opts *o)
 		    CLOSING_MAX)) >= 0 && (timeout < 0 || k < timeout))
 			timeout = k;
 		state_unlock(&n);
-		if ((k = conns_tick(n.conns, &n.d, dispatch_now_ms())) >= 0 &&
-		    (timeout < 0 || k < timeout))
-			timeout = k;
 		if (n.rpc)
 			rpc_tick(n.rpc);
 		pfd[0].fd = sfd;
