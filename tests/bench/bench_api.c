@@ -78,7 +78,8 @@ static struct {
 	long	batch_flows;	/* ipc batch run */
 	long	load_flows;	/* the full table */
 	double	load_secs;	/* time limit of the load */
-} opt = { 4.0, 100000, 200000, 1000000, 180.0 };
+	int	no_fireflies;	/* -F: the API alone */
+} opt = { 4.0, 100000, 200000, 1000000, 180.0, 0 };
 
 static struct {
 	char	ns[64];
@@ -282,13 +283,17 @@ files_make(char *cfg, size_t cfglen)
 	if (pathf(cfg, cfglen, "%s/sctagd.json", g.dir) != 0 ||
 	    !(f = fopen(cfg, "w")))
 		return -1;
-	fprintf(f, "{\"user\": \"nobody\", \"host\": \"%s\", \"api\": {"
+	/* Fireflies are on by default (to each flow's peer): -F measures
+	 * the API without them. */
+	fprintf(f, "{\"user\": \"nobody\", \"host\": \"%s\", "
+	    "\"fireflies\": {\"enabled\": %s}, \"api\": {"
 	    "\"ipc\": \"%s/api/sctagd.sock\", \"admin_group\": null, "
 	    "\"authorized_keys\": \"%s\", \"flow_capacity\": %d, "
 	    "\"tls\": {\"listen\": \"%s\", \"cert\": \"%s/agent-%s.crt\", "
 	    "\"key\": \"%s/agent-%s.key\", \"ca\": \"%s\"}}, "
 	    "\"marker\": {\"capacity\": %d, \"pin_dir\": \"%s\"}, "
-	    "\"pipe\": {\"path\": \"%s\"}}\n", HOST, g.dir, path, FLOW_CAP,
+	    "\"pipe\": {\"path\": \"%s\"}}\n", HOST,
+	    opt.no_fireflies ? "false" : "true", g.dir, path, FLOW_CAP,
 	    g.tls_url, g.dir, HOST, g.dir, HOST, g.ca, MARKER_CAP, g.pin_dir,
 	    g.fifo);
 	fclose(f);
@@ -1141,8 +1146,9 @@ report(void)
 	int i, t, c;
 
 	printf("\nRound trips (%.1f s per run, at most %ld pairs per client; "
-	    "a pair is StartFlow + EndFlow(id), or two echoes of %zu bytes)\n\n",
-	    opt.secs, opt.max_pairs, g.env_len);
+	    "a pair is StartFlow + EndFlow(id), or two echoes of %zu bytes; "
+	    "fireflies %s)\n\n", opt.secs, opt.max_pairs, g.env_len,
+	    opt.no_fireflies ? "off" : "on, to each flow's peer");
 	printf("| table | transport | clients | kind | pairs/s | calls/s | "
 	    "call p50 ms | call p99 ms | pair p50 ms | pair p99 ms | "
 	    "errors |\n");
@@ -1236,7 +1242,8 @@ usage(void)
 	fprintf(stderr, "usage: bench_api [-d secs per run (4)] [-n max pairs "
 	    "per client per run (100000)]\n"
 	    "                 [-b ipc batch flows (200000)] [-L flows in the "
-	    "full table (1000000)]\n");
+	    "full table (1000000)]\n"
+	    "                 [-F (fireflies off: the API alone)]\n");
 	exit(2);
 }
 
@@ -1248,8 +1255,11 @@ main(int argc, char **argv)
 	int ch, rc = 1;
 	long loaded;
 
-	while ((ch = getopt(argc, argv, "d:n:b:L:h")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:b:L:Fh")) != -1) {
 		switch (ch) {
+		case 'F':
+			opt.no_fireflies = 1;
+			break;
 		case 'd':
 			opt.secs = atof(optarg);
 			break;
