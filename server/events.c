@@ -2,6 +2,7 @@
  * events.c: see events.h.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/supplemental/util/platform.h>
 #include <sodium.h>
 
 #include "dispatch_calls.h"
@@ -19,12 +22,23 @@
 /* Bytes a subscriber may send: none is needed (see events_open). */
 #define EVENTS_RECV_MAX	64
 
+#define PROBE_WAIT_MS	3000	/* for the probe's connection */
+
 struct events {
 	nng_socket	sock;
 	_Atomic int	subscribers;	/* NNG's pipe events */
 	char		host[256];
 	uint64_t	seq;
 	uint64_t	run_id;
+	/* The ipc listener, and its probe (NNG bug #1518, as rpc.c's). */
+	char		ipc_path[4096];
+	nng_listener	ipc_l;
+	int		have_ipc;	/* main thread */
+	pthread_t	probe;
+	int		probe_started;
+	_Atomic int	probe_failed;
+	_Atomic int	stopping;
+	_Atomic unsigned pipes_seen;	/* ADD_PRE, ever */
 };
 
 static void
@@ -35,28 +49,94 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	(void)p;
 	/* ADD_PRE: REM_POST comes for every pipe that had it, also one
 	 * refused before ADD_POST (not a SUB). */
-	if (ev == NNG_PIPE_EV_ADD_PRE)
+	if (ev == NNG_PIPE_EV_ADD_PRE) {
 		e->subscribers++;
-	else if (ev == NNG_PIPE_EV_REM_POST)
+		e->pipes_seen++;
+	} else if (ev == NNG_PIPE_EV_REM_POST)
 		e->subscribers--;
 }
 
 static int
-listen_ipc(struct events *e, const char *path, char *err, size_t errlen)
+listen_ipc(struct events *e, char *err, size_t errlen)
 {
-	nng_listener l;
 	char url[4200];
 	int rv;
 
-	snprintf(url, sizeof(url), "ipc://%s", path);
-	if ((rv = nng_listener_create(&l, e->sock, url)) != 0 ||
-	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS,
-	    0660)) != 0 || (rv = nng_listener_start(l, 0)) != 0) {
+	snprintf(url, sizeof(url), "ipc://%s", e->ipc_path);
+	if ((rv = nng_listener_create(&e->ipc_l, e->sock, url)) != 0 ||
+	    (rv = nng_listener_set_int(e->ipc_l, NNG_OPT_IPC_PERMISSIONS,
+	    0660)) != 0 || (rv = nng_listener_start(e->ipc_l, 0)) != 0) {
 		snprintf(err, errlen, "listening on %s: %s", url,
 		    nng_strerror(rv));
+		if (rv != NNG_ENOENT)
+			nng_listener_close(e->ipc_l);
 		return -EADDRNOTAVAIL;
 	}
+	e->have_ipc = 1;
 	return 0;
+}
+
+/*
+ * A subscriber of our own connects to the ipc socket: 0 when the pub
+ * socket saw a new pipe within PROBE_WAIT_MS. Seen from this side, not
+ * the subscriber's: a deaf listener still completes the handshake, so the
+ * subscriber's connection comes up, but the pipe never reaches the pub
+ * socket, and no event reaches anyone.
+ */
+static int
+probe_once(struct events *e)
+{
+	unsigned before = atomic_load(&e->pipes_seen);
+	char url[4200];
+	nng_socket s;
+	int waited;
+
+	if (nng_sub0_open(&s) != 0)
+		return 0;	/* not the listener's fault */
+	snprintf(url, sizeof(url), "ipc://%s", e->ipc_path);
+	if (nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK) != 0) {
+		nng_close(s);
+		return 0;
+	}
+	for (waited = 0; waited < PROBE_WAIT_MS &&
+	    atomic_load(&e->pipes_seen) == before &&
+	    !atomic_load(&e->stopping); waited += 20)
+		nng_msleep(20);
+	nng_close(s);
+	return atomic_load(&e->pipes_seen) != before ||
+	    atomic_load(&e->stopping) ? 0 : -1;
+}
+
+static void *
+probe_main(void *arg)
+{
+	struct events *e = arg;
+	int waited;
+
+	while (!atomic_load(&e->stopping)) {
+		for (waited = 0; waited < RPC_PROBE_EVERY_MS &&
+		    !atomic_load(&e->stopping); waited += 100)
+			nng_msleep(100);
+		if (!atomic_load(&e->stopping) && probe_once(e) != 0)
+			atomic_store(&e->probe_failed, 1);
+	}
+	return NULL;
+}
+
+void
+events_tick(struct events *e)
+{
+	char err[512];
+
+	if (e == NULL || !e->have_ipc ||
+	    !atomic_exchange(&e->probe_failed, 0))
+		return;
+	log_warn("events: the ipc listener does not answer (NNG bug "
+	    "#1518?); recreating it");
+	nng_listener_close(e->ipc_l);
+	e->have_ipc = 0;
+	if (listen_ipc(e, err, sizeof(err)) != 0)
+		log_err("events: %s", err);
 }
 
 int
@@ -92,13 +172,18 @@ events_open(struct events **out, const struct events_opts *o, char *err,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if (o->ipc_path != NULL &&
-	    (rc = listen_ipc(e, o->ipc_path, err, errlen)) != 0)
-		goto fail;
+	if (o->ipc_path != NULL) {
+		snprintf(e->ipc_path, sizeof(e->ipc_path), "%s", o->ipc_path);
+		if ((rc = listen_ipc(e, err, errlen)) != 0)
+			goto fail;
+	}
 	if (o->tls_url != NULL && (rc = rpc_tls_listen(e->sock, o->tls_url,
 	    o->tls_cert_pem, o->tls_key_pem, o->tls_ca_pem, err,
 	    errlen)) != 0)
 		goto fail;
+	if (e->have_ipc && pthread_create(&e->probe, NULL, probe_main,
+	    e) == 0)
+		e->probe_started = 1;
 	*out = e;
 	return 0;
 fail:
@@ -112,6 +197,9 @@ events_close(struct events *e)
 {
 	if (e == NULL)
 		return;
+	atomic_store(&e->stopping, 1);
+	if (e->probe_started)
+		pthread_join(e->probe, NULL);
 	nng_close(e->sock);
 	free(e);
 }

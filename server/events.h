@@ -40,6 +40,12 @@ struct events_opts {
 int events_open(struct events **, const struct events_opts *, char *err,
     size_t errlen);
 void events_close(struct events *);
+/*
+ * The main loop's turn: recreate the ipc listener if its probe (a thread,
+ * every RPC_PROBE_EVERY_MS) could not connect: NNG bug #1518 leaves an
+ * ipc listener deaf after a peer connects and closes at once.
+ */
+void events_tick(struct events *);
 /* Publish one change (the caller holds the state lock: one order). */
 void events_flow(struct events *, const struct reg *, enum flows_event,
     const struct flows_flow *);

@@ -659,6 +659,7 @@ netproc_run(const struct netproc_opts *o)
 		state_unlock(&n);
 		if (n.rpc)
 			rpc_tick(n.rpc);
+		events_tick(n.ev);
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = o->chan_fd;

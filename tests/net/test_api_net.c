@@ -2569,6 +2569,63 @@ Test(api, wildcard_rules_announce_each_connection, .timeout = 120)
 }
 
 /*
+ * NNG bug #1518 on the events socket too: after peers that connect and
+ * close at once, `sctagctl watch` over ipc still gets its events (the
+ * listener is recreated when its probe fails, within two probe periods).
+ */
+Test(api, events_listener_survives_a_connect_and_close, .timeout = 120)
+{
+	static char out[8192];
+	const char *args[10];
+	char events[700];
+	struct sockaddr_un sa;
+	struct watcher w;
+	struct client c;
+	struct start_req st;
+	Sctag__V1__Reply *rep;
+	json_t *ev[1];
+	uint64_t id;
+	int fd, i, n = 0, status;
+
+	api_up();
+	c = ipc();
+	snprintf(events, sizeof(events), "ipc://%s/api/events.sock", dir);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	cr_assert_lt(strlen(events + 6), sizeof(sa.sun_path));
+	memcpy(sa.sun_path, events + 6, strlen(events + 6) + 1);
+	for (i = 0; i < 3; i++) {
+		cr_assert_geq(fd = socket(AF_UNIX, SOCK_STREAM, 0), 0);
+		cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)),
+		    0, "%s: %s", sa.sun_path, strerror(errno));
+		close(fd);
+	}
+	/* Two probe periods and a little: the listener is back by then. */
+	nt_sleep_ms(2 * 10000 + 2000);
+	args[n++] = "--events";
+	args[n++] = events;
+	args[n++] = "--json";
+	args[n++] = "watch";
+	args[n++] = "--count";
+	args[n++] = "1";
+	args[n++] = "--for";
+	args[n++] = "20";
+	args[n] = NULL;
+	cr_assert_eq(watch_start(&w, 0, args, &status), 0, "status %d: %s",
+	    status, w.log);
+	nt_sleep_ms(500);
+	rep = call(&c, start_req(&st, 4700, "cms", "14"));
+	cr_assert_eq(rep->code, SCTAG__V1__CODE__OK, "%s", rep->message);
+	id = rep->start_flow->flow->id;
+	wire_reply_free(rep);
+	watch_end(&w, out, sizeof(out));
+	watch_events(out, ev, 1);
+	event_is(ev, 0, "EVENT_FLOW_STARTED", id);
+	json_decref(ev[0]);
+	api_down();
+}
+
+/*
  * `sctagctl watch` sees a flow start and end, in that order, with
  * consecutive sequence numbers, and an expiry as such.
  */
