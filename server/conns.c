@@ -101,6 +101,18 @@ conns_firefly(struct ff_event *e, enum ff_state st,
 		sockdiag_fill_event(c, e);
 }
 
+void
+conns_exact_rule(const struct sockdiag_conn *c, struct marker_rule *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->proto = IPPROTO_TCP;
+	r->dst_plen = 128;
+	r->sport = c->sport;
+	r->dport = c->dport;
+	memcpy(r->src, c->src, sizeof(r->src));
+	memcpy(r->dst, c->dst, sizeof(r->dst));
+}
+
 int
 conns_new(const struct conns_opts *o, struct conns **out, char *err,
     size_t errlen)
@@ -411,13 +423,7 @@ match(struct conns *cs, int ongoing, const struct timespec *now)
 		c = &cs->seen[i];
 		if (!ongoing && cs->best[i] == 0)
 			continue;
-		memset(&r, 0, sizeof(r));
-		r.proto = IPPROTO_TCP;
-		r.dst_plen = 128;
-		r.sport = c->sport;
-		r.dport = c->dport;
-		memcpy(r.src, c->src, sizeof(r.src));
-		memcpy(r.dst, c->dst, sizeof(r.dst));
+		conns_exact_rule(c, &r);
 		if (flows_find_match(cs->o.flows, &r, &f) == 0) {
 			if (ongoing)
 				ongoing_exact(cs, &f, c);

@@ -74,6 +74,9 @@ void conns_firefly(struct ff_event *, enum ff_state,
     const struct flows_flow *f, const struct sockdiag_conn *c,
     const struct timespec *start);
 
+/* The exact TCP rule of connection c (its addresses and ports, /128). */
+void conns_exact_rule(const struct sockdiag_conn *c, struct marker_rule *r);
+
 /* -errno with a message. */
 int conns_new(const struct conns_opts *, struct conns **, char *err,
     size_t errlen);

@@ -296,13 +296,7 @@ conn_closed(void *arg, const struct sockdiag_conn *c)
 	struct marker_rule r;
 	struct flows_flow f;
 
-	memset(&r, 0, sizeof(r));
-	r.proto = IPPROTO_TCP;
-	r.dst_plen = 128;
-	r.sport = c->sport;
-	r.dport = c->dport;
-	memcpy(r.src, c->src, sizeof(r.src));
-	memcpy(r.dst, c->dst, sizeof(r.dst));
+	conns_exact_rule(c, &r);
 	conns_closed(n->conns, c);
 	if (flows_find_match(n->d.flows, &r, &f) != 0)
 		return;

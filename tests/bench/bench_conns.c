@@ -539,13 +539,7 @@ match_all(const struct flows *t, const struct seen *s)
 
 	for (i = 0; i < s->n; i++) {
 		c = &s->v[i];
-		memset(&r, 0, sizeof(r));
-		r.proto = IPPROTO_TCP;
-		r.dst_plen = 128;
-		r.sport = c->sport;
-		r.dport = c->dport;
-		memcpy(r.src, c->src, sizeof(r.src));
-		memcpy(r.dst, c->dst, sizeof(r.dst));
+		conns_exact_rule(c, &r);
 		if (flows_find_match(t, &r, &f) == 0)
 			hits++;
 	}

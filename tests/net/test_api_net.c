@@ -564,6 +564,20 @@ watch_read_err(struct watcher *w, int ms)
 	return 1;
 }
 
+/* args[n..]: "--json watch --count COUNT --for 30" and the NULL; n after. */
+static int
+watch_args(const char **args, int n, const char *count)
+{
+	args[n++] = "--json";
+	args[n++] = "watch";
+	args[n++] = "--count";
+	args[n++] = count;
+	args[n++] = "--for";
+	args[n++] = "30";
+	args[n] = NULL;
+	return n;
+}
+
 /*
  * Exec sctagctl with args (argv[0] supplied; NULL-terminated), inside B
  * when in_b. 0 once it says it is watching (subscribed); -1 when it
@@ -2604,13 +2618,7 @@ Test(api, events_listener_survives_a_connect_and_close, .timeout = 120)
 	nt_sleep_ms(2 * 10000 + 2000);
 	args[n++] = "--events";
 	args[n++] = events;
-	args[n++] = "--json";
-	args[n++] = "watch";
-	args[n++] = "--count";
-	args[n++] = "1";
-	args[n++] = "--for";
-	args[n++] = "20";
-	args[n] = NULL;
+	n = watch_args(args, n, "1");
 	cr_assert_eq(watch_start(&w, 0, args, &status), 0, "status %d: %s",
 	    status, w.log);
 	nt_sleep_ms(500);
@@ -2648,13 +2656,7 @@ Test(api, sctagctl_watch_sees_start_and_end_in_order, .timeout = 120)
 	snprintf(events, sizeof(events), "ipc://%s/api/events.sock", dir);
 	args[n++] = "--events";
 	args[n++] = events;
-	args[n++] = "--json";
-	args[n++] = "watch";
-	args[n++] = "--count";
-	args[n++] = "4";
-	args[n++] = "--for";
-	args[n++] = "30";
-	args[n] = NULL;
+	n = watch_args(args, n, "4");
 	cr_assert_eq(watch_start(&w, 0, args, &status), 0, "status %d: %s",
 	    status, w.log);
 	nt_sleep_ms(200);
@@ -2741,26 +2743,14 @@ Test(api, events_tls_takes_only_the_events_ca, .timeout = 120)
 	wt[n++] = ca;
 	wt[n++] = "--cert";
 	wt[n++] = dash_pem;
-	wt[n++] = "--json";
-	wt[n++] = "watch";
-	wt[n++] = "--count";
-	wt[n++] = "2";
-	wt[n++] = "--for";
-	wt[n++] = "30";
-	wt[n] = NULL;
+	n = watch_args(wt, n, "2");
 	cr_assert_eq(watch_start(&w_tls, 1, wt, &status), 0, "status %d: %s",
 	    status, w_tls.log);
 	snprintf(events, sizeof(events), "ipc://%s/api/events.sock", dir);
 	n = 0;
 	wi[n++] = "--events";
 	wi[n++] = events;
-	wi[n++] = "--json";
-	wi[n++] = "watch";
-	wi[n++] = "--count";
-	wi[n++] = "2";
-	wi[n++] = "--for";
-	wi[n++] = "30";
-	wi[n] = NULL;
+	n = watch_args(wi, n, "2");
 	cr_assert_eq(watch_start(&w_ipc, 0, wi, &status), 0, "status %d: %s",
 	    status, w_ipc.log);
 
@@ -2829,13 +2819,7 @@ Test(api, events_over_tls_without_ipc, .timeout = 120)
 	args[n++] = ca;
 	args[n++] = "--cert";
 	args[n++] = client_pem;
-	args[n++] = "--json";
-	args[n++] = "watch";
-	args[n++] = "--count";
-	args[n++] = "2";
-	args[n++] = "--for";
-	args[n++] = "30";
-	args[n] = NULL;
+	n = watch_args(args, n, "2");
 	cr_assert_eq(watch_start(&w, 1, args, &status), 0, "status %d: %s",
 	    status, w.log);
 	cr_assert_not_null(strstr(w.log, "watching " EVENTS_TLS_URL), "%s",
