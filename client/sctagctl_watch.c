@@ -1,6 +1,7 @@
 /*
  * sctagctl_watch.c: see sctagctl_watch.h.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,17 @@
 
 /* Past the --timeout, for the first connection (as for a call). */
 #define CTL_WATCH_SLACK_S	5
+
+static volatile sig_atomic_t close_rc;
+
+/* Every event is printed: a close that hangs (NNG 1.5.2, nanomsg/nng#1813)
+ * ends the process with the watch's own status. */
+static void
+close_hung(int sig)
+{
+	(void)sig;
+	_exit(close_rc);
+}
 
 static const char *
 kind_name(Sctag__V1__EventKind k)
@@ -127,6 +139,11 @@ ctl_watch(const struct sctag_opts *o, int json, int argc, char **argv)
 		sctag__v1__event__free_unpacked(ev, NULL);
 		seen++;
 	}
+	fflush(stdout);
+	close_rc = rc;
+	signal(SIGALRM, close_hung);
+	alarm(CTL_WATCH_SLACK_S);
 	sctag_watch_close(w);
+	alarm(0);
 	return rc;
 }

@@ -650,7 +650,13 @@ watch_end(struct watcher *w, char *out, size_t len)
 		got += (size_t)k;
 	}
 	out[got] = '\0';
-	cr_assert_eq(waitpid(w->pid, &status, 0), w->pid);
+	/* Bounded: --for ends it; a process that hangs is the finding. */
+	t0 = nt_now_ms();
+	while ((k = waitpid(w->pid, &status, WNOHANG)) == 0 &&
+	    nt_now_ms() - t0 < 40000)
+		nt_sleep_ms(50);
+	cr_assert_eq(k, w->pid, "sctagctl watch did not exit (out: %s; "
+	    "stderr: %s)", out, w->log);
 	nt_untrack_pid(w->pid);
 	while (watch_read_err(w, 100) > 0)
 		;
