@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 
 #include "config.h"
 #include "jsonpos.h"
@@ -914,6 +915,50 @@ Test(config, load_file_names_the_file)
 	cr_assert_str_eq(err, want);
 }
 
+/* Every object's keys in a and b, the same (values aside). */
+static void
+same_keys(json_t *a, json_t *b, const char *where)
+{
+	const char *key;
+	json_t *v;
+	char sub[256];
+
+	json_object_foreach(a, key, v) {
+		snprintf(sub, sizeof(sub), "%s%s%s", where, *where ? "." : "",
+		    key);
+		cr_assert_not_null(json_object_get(b, key), "%s: in one, not "
+		    "the other", sub);
+		if (json_is_object(v) && json_is_object(json_object_get(b,
+		    key)))
+			same_keys(v, json_object_get(b, key), sub);
+	}
+	cr_assert_eq(json_object_size(a), json_object_size(b), "%s: a key "
+	    "is missing", *where ? where : "top level");
+}
+
+/* "An example with every key" (docs/config.md): every key the dump has. */
+static void
+same_keys_as_dump(const char *path)
+{
+	json_error_t je;
+	json_t *ex, *dump;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	cr_assert_not_null(f = open_memstream(&buf, &len));
+	cr_assert_eq(cfg_dump(&C, f), 0);
+	fclose(f);
+	cr_assert_not_null(dump = json_loadb(buf, len, 0, &je), "%s",
+	    je.text);
+	cr_assert_not_null(ex = json_load_file(path, 0, &je), "%s", je.text);
+	same_keys(ex, dump, "");
+	same_keys(dump, ex, "");
+	json_decref(ex);
+	json_decref(dump);
+	free(buf);
+}
+
 Test(config, example_file)
 {
 	const char	*src = getenv("SCTAG_SOURCE_DIR");
@@ -925,6 +970,7 @@ Test(config, example_file)
 	cr_assert_eq(cfg_load_file(&C, path, err, sizeof(err)), 0, "%s", err);
 	cr_assert_geq(C.nifaces, 1);
 	round_trip(&C);
+	same_keys_as_dump(path);
 }
 
 /* ---- the line finder on its own ---- */
