@@ -35,6 +35,14 @@
 
 #define CLOSING_MAX	1024
 #define CLOSE_GRACE_MS	250
+#define CLOSE_TRIES	10	/* ends tried, FLOWS_RETRY_MS apart */
+
+struct closing {
+	uint64_t		id;
+	uint64_t		due_ms;
+	struct sockdiag_conn	conn;
+	unsigned		tries;
+};
 
 struct net {
 	const struct cfg	*cfg;
@@ -45,11 +53,7 @@ struct net {
 	struct events		*ev;
 	struct pf_batch		 pfb;	/* pipe lines for the table */
 	/* Flows whose connection closed, ending after a grace (sockdiag). */
-	struct {
-		uint64_t		id;
-		uint64_t		due_ms;
-		struct sockdiag_conn	conn;
-	}			 closing_q[CLOSING_MAX];
+	struct closing		 closing_q[CLOSING_MAX];
 	size_t			 nclosing;
 	/* The closed connection whose flow is being ended (its usage). */
 	const struct sockdiag_conn *closing;
@@ -255,27 +259,51 @@ flow_event(void *arg, enum flows_event ev, const struct flows_flow *f)
 static int
 closing_due(struct net *n, uint64_t now, size_t max)
 {
+	struct closing *again = NULL, *c;
 	struct flows_flow f;
 	char err[256];
-	size_t i, k = 0;
+	size_t i, k = 0, nagain = 0;
+	int rc;
 
 	while (k < n->nclosing && k < max && n->closing_q[k].due_ms <= now) {
-		n->closing = &n->closing_q[k].conn;
-		if (flows_end_id(n->d.flows, n->closing_q[k].id, "sock_diag",
-		    1, &f, err, sizeof(err)) == 0)
+		c = &n->closing_q[k++];
+		n->closing = &c->conn;
+		rc = flows_end_id(n->d.flows, c->id, "sock_diag", 1, &f, err,
+		    sizeof(err));
+		n->closing = NULL;
+		if (rc == 0) {
 			log_debug("flow %llu ended: its connection closed",
 			    (unsigned long long)f.id);
-		else if (!strstr(err, "no flow with id"))
-			log_warn("flow %llu: its connection closed, but: %s",
-			    (unsigned long long)n->closing_q[k].id, err);
-		n->closing = NULL;
-		k++;
+			continue;
+		}
+		if (rc == -ENOENT)
+			continue;	/* ended meanwhile */
+		/* The privileged side failed: the rule still marks. */
+		if (++c->tries < CLOSE_TRIES && now != UINT64_MAX &&
+		    (again != NULL || (again = calloc(max, sizeof(*again))) !=
+		    NULL)) {
+			log_warn("flow %llu: its connection closed, but: %s; "
+			    "trying again", (unsigned long long)c->id, err);
+			c->due_ms = now + FLOWS_RETRY_MS;
+			again[nagain++] = *c;
+			continue;
+		}
+		log_err("flow %llu: its connection closed, but ending it "
+		    "failed %u times (%s): it stays until ended or drained",
+		    (unsigned long long)c->id, c->tries, err);
 	}
 	if (k > 0) {
 		n->nclosing -= k;
 		for (i = 0; i < n->nclosing; i++)
 			n->closing_q[i] = n->closing_q[i + k];
 	}
+	/*
+	 * Behind the others: an end retried after a privileged failure may
+	 * hold up those queued after it by at most FLOWS_RETRY_MS.
+	 */
+	for (i = 0; i < nagain && n->nclosing < CLOSING_MAX; i++)
+		n->closing_q[n->nclosing++] = again[i];
+	free(again);
 	if (n->nclosing == 0)
 		return -1;
 	return n->closing_q[0].due_ms <= now ? 0 :
@@ -305,6 +333,7 @@ conn_closed(void *arg, const struct sockdiag_conn *c)
 		/* A burst beyond the list: end the oldest now. */
 		closing_due(n, UINT64_MAX, 1);
 	}
+	memset(&n->closing_q[n->nclosing], 0, sizeof(n->closing_q[0]));
 	n->closing_q[n->nclosing].id = f.id;
 	n->closing_q[n->nclosing].conn = *c;
 	n->closing_q[n->nclosing].due_ms = dispatch_now_ms() + CLOSE_GRACE_MS;
