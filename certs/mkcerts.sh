@@ -14,12 +14,15 @@ dir=.
 force=0
 ca_days=3650
 days=825
+crl_days=365
 
 usage() {
 	cat >&2 <<EOF
 usage: $prog [-d DIR] [--force] [--days N] ca [NAME]
        $prog [-d DIR] [--force] [--days N] agent HOST [HOST|IP ...]
        $prog [-d DIR] [--force] [--days N] client NAME
+       $prog [-d DIR] [--crl-days N] revoke NAME
+       $prog [-d DIR] [--crl-days N] crl
 
   ca      the site CA: DIR/ca.crt and DIR/ca.key. An existing CA is kept
           unless --force (which invalidates every certificate it signed).
@@ -30,9 +33,18 @@ usage: $prog [-d DIR] [--force] [--days N] ca [NAME]
   client  a client certificate (clientAuth): DIR/client-NAME.crt, .key,
           .pem.
 
+  revoke  revoke DIR/client-NAME.crt (or DIR/agent-NAME.crt) and make the
+          CRL again.
+  crl     make the CRL again (before it expires!): DIR/ca.crl, and
+          DIR/ca-crl.pem, the CA and its CRL in one file: give that to
+          sctagd as api.tls.ca (or api.events_tls.ca) and restart it.
+          A client whose certificate the CRL lists can not connect. An
+          expired CRL makes every client fail: make it again in time.
+
   An existing agent or client certificate is kept unless --force.
-  -d DIR     where the files go (default: the current directory)
-  --days N   validity of agent and client certificates (default $days)
+  -d DIR       where the files go (default: the current directory)
+  --days N     validity of agent and client certificates (default $days)
+  --crl-days N validity of the CRL (default $crl_days)
 EOF
 	exit 2
 }
@@ -47,6 +59,7 @@ while [ $# -gt 0 ]; do
 	-d) [ $# -ge 2 ] || usage; dir=$2; shift 2 ;;
 	--force) force=1; shift ;;
 	--days) [ $# -ge 2 ] || usage; days=$2; shift 2 ;;
+	--crl-days) [ $# -ge 2 ] || usage; crl_days=$2; shift 2 ;;
 	-h|--help) usage ;;
 	-*) echo "$prog: unknown option $1" >&2; usage ;;
 	*) break ;;
@@ -57,6 +70,9 @@ cmd=$1
 shift
 case $days in
 ''|*[!0-9]*) die "--days wants a number of days, got '$days'" ;;
+esac
+case $crl_days in
+''|*[!0-9]*) die "--crl-days wants a number of days, got '$crl_days'" ;;
 esac
 
 command -v openssl >/dev/null 2>&1 || die "openssl is not installed"
@@ -109,6 +125,37 @@ issue() {
 	    -subject -enddate | tr '\n' ' ')"
 	echo "         $base.key  (0600)"
 	echo "         $base.pem  (certificate + key, 0600)"
+}
+
+# The CA's database of revoked certificates (openssl ca), DIR/ca-db.
+ca_db() {
+	need_ca
+	mkdir -p "$dir/ca-db"
+	[ -f "$dir/ca-db/index.txt" ] || : > "$dir/ca-db/index.txt"
+	[ -f "$dir/ca-db/crlnumber" ] || echo 1000 > "$dir/ca-db/crlnumber"
+	cat > "$tmp/ca.cnf" <<EOF
+[ ca ]
+default_ca = site
+[ site ]
+database = $dir/ca-db/index.txt
+crlnumber = $dir/ca-db/crlnumber
+certificate = $dir/ca.crt
+private_key = $dir/ca.key
+default_md = sha256
+default_crl_days = $crl_days
+EOF
+}
+
+gencrl() {
+	openssl ca -config "$tmp/ca.cnf" -gencrl -out "$tmp/crl" \
+	    2>"$tmp/err" || die "openssl ca -gencrl failed: $(cat "$tmp/err")"
+	cat "$dir/ca.crt" "$tmp/crl" > "$tmp/ca-crl.pem"
+	chmod 644 "$tmp/crl" "$tmp/ca-crl.pem"
+	mv "$tmp/crl" "$dir/ca.crl"
+	mv "$tmp/ca-crl.pem" "$dir/ca-crl.pem"
+	echo "made     $dir/ca.crl  ($(openssl crl -in "$dir/ca.crl" -noout \
+	    -nextupdate))"
+	echo "         $dir/ca-crl.pem  (CA + CRL: api.tls.ca)"
 }
 
 case $cmd in
@@ -174,6 +221,23 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 EOF
 	issue client "$1" "$1" "$tmp/ext"
+	;;
+revoke)
+	[ $# -eq 1 ] || usage
+	crt=$dir/client-$1.crt
+	[ -f "$crt" ] || crt=$dir/agent-$1.crt
+	[ -f "$crt" ] || die "no $dir/client-$1.crt nor $dir/agent-$1.crt"
+	ca_db
+	openssl ca -config "$tmp/ca.cnf" -revoke "$crt" 2>"$tmp/err" ||
+	    grep -q 'Already revoked' "$tmp/err" ||
+	    die "openssl ca -revoke failed: $(cat "$tmp/err")"
+	echo "revoked  $crt  ($(openssl x509 -in "$crt" -noout -serial))"
+	gencrl
+	;;
+crl)
+	[ $# -eq 0 ] || usage
+	ca_db
+	gencrl
 	;;
 *)
 	echo "$prog: unknown command '$cmd'" >&2

@@ -178,7 +178,7 @@ events_open(struct events **out, const struct events_opts *o, char *err,
 			goto fail;
 	}
 	if (o->tls_url != NULL && (rc = rpc_tls_listen(e->sock, o->tls_url,
-	    o->tls_cert_pem, o->tls_key_pem, o->tls_ca_pem, err,
+	    o->tls_cert_pem, o->tls_key_pem, o->tls_ca_pem, NULL, err,
 	    errlen)) != 0)
 		goto fail;
 	if (e->have_ipc && pthread_create(&e->probe, NULL, probe_main,

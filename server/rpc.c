@@ -229,8 +229,10 @@ start_ipc(struct rpc *r, char *err, size_t errlen)
 
 int
 rpc_tls_listen(nng_socket sock, const char *url, const char *cert_pem,
-    const char *key_pem, const char *ca_pem, char *err, size_t errlen)
+    const char *key_pem, const char *ca_pem, nng_listener *lp, char *err,
+    size_t errlen)
 {
+	const char *crl = strstr(ca_pem, "-----BEGIN X509 CRL-----");
 	nng_tls_config *cfg = NULL;
 	nng_listener l;
 	const char *step = "TLS configuration";
@@ -244,8 +246,9 @@ rpc_tls_listen(nng_socket sock, const char *url, const char *cert_pem,
 	step = "agent certificate and key (ECDSA, PEM)";
 	if ((rv = nng_tls_config_own_cert(cfg, cert_pem, key_pem, NULL)) != 0)
 		goto fail;
-	step = "client CA";
-	if ((rv = nng_tls_config_ca_chain(cfg, ca_pem, NULL)) != 0)
+	step = crl ? "client CA and its CRL" : "client CA";
+	if ((rv = nng_tls_config_ca_chain(cfg, ca_pem, crl ? ca_pem :
+	    NULL)) != 0)
 		goto fail;
 	if ((rv = nng_tls_config_auth_mode(cfg,
 	    NNG_TLS_AUTH_MODE_REQUIRED)) != 0)
@@ -256,6 +259,8 @@ rpc_tls_listen(nng_socket sock, const char *url, const char *cert_pem,
 	    (rv = nng_listener_start(l, 0)) != 0)
 		goto fail;
 	nng_tls_config_free(cfg);	/* the listener holds its own */
+	if (lp != NULL)
+		*lp = l;
 	return 0;
 fail:
 	snprintf(err, errlen, "TLS listener %s: %s%s%s", url, step ? step :
@@ -385,7 +390,8 @@ rpc_start(struct rpc **out, const struct rpc_opts *o, char *err,
 			goto fail;
 	}
 	if (o->tls_url && (rc = rpc_tls_listen(r->sock, o->tls_url,
-	    o->tls_cert_pem, o->tls_key_pem, o->tls_ca_pem, err, errlen)) != 0)
+	    o->tls_cert_pem, o->tls_key_pem, o->tls_ca_pem, NULL, err,
+	    errlen)) != 0)
 		goto fail;
 	if ((r->jobs = calloc(RPC_CONTEXTS, sizeof(*r->jobs))) == NULL) {
 		rc = -ENOMEM;

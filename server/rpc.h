@@ -51,11 +51,15 @@ struct rpc;
  * mbedTLS has), the agent's certificate, and clients whose certificate
  * ca_pem signed, nobody else. The API's and the events' listeners: NNG
  * 1.5.2 can not tell one client certificate from another, so which CA a
- * listener trusts is the role (notes/stack.md 1.5). 0, or -EINVAL with a
- * message naming url and the step that failed.
+ * listener trusts is the role (notes/stack.md 1.5). CRLs in ca_pem (the
+ * CA file of `mkcerts.sh revoke`) keep the certificates they list out,
+ * as NNG's own nng_tls_config_ca_file does. *lp (if not NULL): the
+ * listener. 0, or -EINVAL with a message naming url and the step that
+ * failed.
  */
 int rpc_tls_listen(nng_socket sock, const char *url, const char *cert_pem,
-    const char *key_pem, const char *ca_pem, char *err, size_t errlen);
+    const char *key_pem, const char *ca_pem, nng_listener *lp, char *err,
+    size_t errlen);
 
 int rpc_start(struct rpc **, const struct rpc_opts *, char *err,
     size_t errlen);

@@ -2,13 +2,15 @@
  * test_tls.c: certs/mkcerts.sh makes certificates that NNG 1.5.2's mbedTLS
  * accepts for the control API's mutual TLS, and the handshake refuses what
  * it must: no client certificate, a client certificate from another CA, a
- * server name the agent's certificate does not carry, and the agent's own
- * (serverAuth) certificate used as a client's.
+ * server name the agent's certificate does not carry, the agent's own
+ * (serverAuth) certificate used as a client's, and a certificate that the
+ * CA revoked (mkcerts.sh revoke; its CRL in the CA file).
  *
  * Each test runs mkcerts.sh into its own temporary directory (from
  * SCTAG_SOURCE_DIR, which ctest sets), then a rep0 echo server on
- * tls+tcp://127.0.0.1:0 in a thread. Every wait is bounded: socket
- * send/receive timeouts and the suite's timeout.
+ * tls+tcp://127.0.0.1:0 in a thread, listening as sctagd's do
+ * (rpc_tls_listen, with the files' PEM text). Every wait is bounded:
+ * socket send/receive timeouts and the suite's timeout.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -22,6 +24,8 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
+
+#include "rpc.h"
 
 static char		dir[PATH_MAX];
 static nng_socket	srv;
@@ -53,6 +57,25 @@ path(char *out, size_t len, const char *name)
 	snprintf(out, len, "%s/%s", dir, name);
 }
 
+/* A file of dir as a string (the caller frees it). */
+static char *
+slurp(const char *name)
+{
+	char	 p[PATH_MAX + 64], *buf;
+	long	 n;
+	FILE	*f;
+
+	path(p, sizeof(p), name);
+	cr_assert_not_null(f = fopen(p, "r"), "%s", p);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	cr_assert_geq(n = ftell(f), 0);
+	rewind(f);
+	cr_assert_not_null(buf = calloc(1, (size_t)n + 1));
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
 static void
 echo(void *arg)
 {
@@ -74,9 +97,8 @@ static void
 setup(void)
 {
 	const char	*src = getenv("SCTAG_SOURCE_DIR");
-	nng_tls_config	*cfg;
 	nng_listener	 l;
-	char		 p1[PATH_MAX + 64], p2[PATH_MAX + 64];
+	char		*cert, *key, *ca, err[512];
 
 	cr_assert_not_null(src, "SCTAG_SOURCE_DIR is not set (ctest sets it)");
 	snprintf(dir, sizeof(dir), "%s/sctag-tls.XXXXXX",
@@ -91,23 +113,24 @@ setup(void)
 	    src, dir);
 	sh("sh %s/certs/mkcerts.sh -d %s/other client orchestrator "
 	    ">/dev/null", src, dir);
+	sh("sh %s/certs/mkcerts.sh -d %s client lost-host >/dev/null", src,
+	    dir);
+	sh("sh %s/certs/mkcerts.sh -d %s revoke lost-host >/dev/null", src,
+	    dir);
 
 	cr_assert_eq(nng_rep0_open(&srv), 0);
 	cr_assert_eq(nng_socket_set_ms(srv, NNG_OPT_RECVTIMEO, 200), 0);
 	cr_assert_eq(nng_socket_set_ms(srv, NNG_OPT_SENDTIMEO, 2000), 0);
 	cr_assert_eq(nng_socket_set_size(srv, NNG_OPT_RECVMAXSZ, 65536), 0);
-	cr_assert_eq(nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER), 0);
-	cr_assert_eq(nng_tls_config_version(cfg, NNG_TLS_1_2, NNG_TLS_1_2), 0);
-	path(p1, sizeof(p1), "agent-agent.test.pem");
-	cr_assert_eq(nng_tls_config_cert_key_file(cfg, p1, NULL), 0, "%s", p1);
-	path(p2, sizeof(p2), "ca.crt");
-	cr_assert_eq(nng_tls_config_ca_file(cfg, p2), 0);
-	cr_assert_eq(nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED),
-	    0);
-	cr_assert_eq(nng_listener_create(&l, srv, "tls+tcp://127.0.0.1:0"), 0);
-	cr_assert_eq(nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg), 0);
-	nng_tls_config_free(cfg);
-	cr_assert_eq(nng_listener_start(l, 0), 0);
+	/* The CA file with the CA's CRL, as `mkcerts.sh revoke` makes it. */
+	cert = slurp("agent-agent.test.crt");
+	key = slurp("agent-agent.test.key");
+	ca = slurp("ca-crl.pem");
+	cr_assert_eq(rpc_tls_listen(srv, "tls+tcp://127.0.0.1:0", cert, key,
+	    ca, &l, err, sizeof(err)), 0, "%s", err);
+	free(cert);
+	free(key);
+	free(ca);
 	cr_assert_eq(nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port),
 	    0);
 	cr_assert_gt(port, 0);
@@ -230,4 +253,17 @@ Test(tls, agent_certificate_is_not_a_client_certificate)
 	rc = call("agent-agent.test.pem", "ca.crt", "agent.test");
 	cr_assert_neq(rc, 0);
 	cr_log_info("agent certificate as a client's: %s", nng_strerror(rc));
+}
+
+Test(tls, revoked_client_certificate)
+{
+	int	rc;
+
+	/* Issued by the site CA, listed in its CRL: refused. */
+	rc = call("client-lost-host.pem", "ca.crt", "agent.test");
+	cr_assert_neq(rc, 0);
+	cr_log_info("revoked certificate: %s", nng_strerror(rc));
+	/* The CRL keeps out only what it lists. */
+	rc = call("client-orchestrator.pem", "ca.crt", "agent.test");
+	cr_assert_eq(rc, 0, "%s", nng_strerror(rc));
 }
