@@ -22,7 +22,6 @@
 #include "rpc.h"
 #include "wire.h"
 
-#define INFLIGHT_SLOTS	1024	/* connections tracked at once */
 
 enum wstate { W_RECV, W_WAIT, W_SEND };
 
@@ -33,12 +32,9 @@ struct rpc_job {
 	enum wstate		 state;
 	nng_msg			*req;
 	uint32_t		 pipe_id;
+	int			 counted;	/* in pipe_id's in-flight count
+						   (r->mtx) */
 	struct dispatch_peer	 peer;
-};
-
-struct inflight {
-	uint32_t	pipe_id;
-	int		n;
 };
 
 struct rpc {
@@ -49,7 +45,6 @@ struct rpc {
 	struct rpc_job		*jobs;
 	int			 njobs;
 	nng_mtx			*mtx;
-	struct inflight		 inflight[INFLIGHT_SLOTS];
 	rpc_handler		 handle;
 	void			*handle_arg;
 	/* self-probe */
@@ -66,24 +61,19 @@ struct rpc {
 
 static struct log_ratelimit busy_rl = LOG_RATELIMIT_INIT(10, 5);
 
-/* Count a request of pipe id up (+1) or down (-1); the new count. */
+/*
+ * Requests of connection id in flight: the contexts that took one of its
+ * requests and have not sent the reply yet. Counted over the contexts
+ * (RPC_CONTEXTS), so exact whatever the ids. r->mtx held.
+ */
 static int
-inflight_add(struct rpc *r, uint32_t id, int delta)
+inflight(const struct rpc *r, uint32_t id)
 {
-	struct inflight *s = &r->inflight[id % INFLIGHT_SLOTS];
+	int i, n = 0;
 
-	/* Slots are shared by ids that collide; the limit stays an upper
-	 * bound on one connection, shared only in that rare case. */
-	if (s->pipe_id != id) {
-		if (s->n > 0 && delta > 0)
-			return ++s->n;
-		s->pipe_id = id;
-		s->n = 0;
-	}
-	s->n += delta;
-	if (s->n < 0)
-		s->n = 0;
-	return s->n;
+	for (i = 0; i < r->njobs; i++)
+		n += r->jobs[i].counted && r->jobs[i].pipe_id == id;
+	return n;
 }
 
 static void
@@ -176,7 +166,7 @@ job_cb(void *arg)
 		if (rv != 0)
 			nng_msg_free(nng_aio_get_msg(j->aio));
 		nng_mtx_lock(r->mtx);
-		inflight_add(r, j->pipe_id, -1);
+		j->counted = 0;
 		nng_mtx_unlock(r->mtx);
 		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
 			return;
@@ -193,7 +183,8 @@ job_cb(void *arg)
 	j->pipe_id = (uint32_t)nng_pipe_id(nng_msg_get_pipe(m));
 	peer_of(m, &j->peer);
 	nng_mtx_lock(r->mtx);
-	over = inflight_add(r, j->pipe_id, +1) > RPC_PER_CONN;
+	j->counted = 1;
+	over = inflight(r, j->pipe_id) > RPC_PER_CONN;
 	nng_mtx_unlock(r->mtx);
 	if (over) {
 		busy(j, m);
