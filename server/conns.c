@@ -17,7 +17,6 @@
 #include "flowreq.h"
 #include "log.h"
 
-#define OUT_KEEP	4096	/* fireflies' room kept between scans */
 
 /* A per-connection rule: its flow as it started. */
 struct crule {
@@ -48,9 +47,8 @@ struct conns {
 	struct conn		*tracked;	/* by cookie */
 	size_t			 ntracked, tracked_cap;
 	struct conns_stats	 st;
-	struct ff_event		*out;		/* a scan's fireflies, to send */
+	struct ff_event		*out;		/* fireflies, to send unlocked */
 	size_t			 nout, out_cap;
-	int			 collect;	/* into out, not sent at once */
 	/* The scanning thread's own. */
 	struct sockdiag_conn	*seen;		/* a scan's sockets */
 	size_t			 nseen, seen_cap;
@@ -66,6 +64,7 @@ struct conns {
 	/* Between the threads. */
 	_Atomic uint32_t	 nrules_seen;
 	_Atomic uint64_t	 scan_due;	/* 0: now (a rule started) */
+	_Atomic int		 flush;		/* out has fireflies */
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cv;		/* a rule started, or stop */
 	int			 stop;		/* under mtx */
@@ -203,31 +202,62 @@ room(void **v, size_t *cap, size_t n, size_t sz)
 	return 0;
 }
 
-static const struct crule *
+static int
+by_id(const void *a, const void *b)
+{
+	const struct crule *x = a, *y = b;
+
+	return x->f.id < y->f.id ? -1 : x->f.id > y->f.id;
+}
+
+/* The rules are in id order: flows start with ever larger ids. */
+static struct crule *
 rule_of(const struct conns *cs, uint64_t id)
 {
-	size_t i;
+	struct crule key;
 
-	for (i = 0; i < cs->nrules; i++)
-		if (cs->rules[i].f.id == id)
-			return &cs->rules[i];
-	return NULL;
+	key.f.id = id;
+	return bsearch(&key, cs->rules, cs->nrules, sizeof(key), by_id);
 }
 
 /*
- * A firefly, now or (during a scan's match, which holds the state lock)
- * after the scan lets the lock go: the firefly ring may make a sender wait
- * when full, and a scan can have thousands.
+ * A firefly, for the scanning thread to send once the state lock is let
+ * go (it is held here): the firefly ring makes a sender wait when it is
+ * full, and a rule that ends or a scan may announce thousands at once.
  */
 static void
 emit(struct conns *cs, const struct ff_event *e)
 {
-	if (cs->collect && grow((void **)&cs->out, &cs->out_cap, cs->nout,
-	    sizeof(*cs->out), CONNS_SCAN_MAX) == 0) {
-		cs->out[cs->nout++] = *e;
+	if (grow((void **)&cs->out, &cs->out_cap, cs->nout, sizeof(*cs->out),
+	    CONNS_SCAN_MAX) != 0) {
+		ffsend_event(cs->o.ff, e);	/* no room: now, then */
 		return;
 	}
-	ffsend_event(cs->o.ff, e);
+	cs->out[cs->nout++] = *e;
+	if (!atomic_exchange(&cs->flush, 1)) {
+		pthread_mutex_lock(&cs->mtx);
+		pthread_cond_signal(&cs->cv);
+		pthread_mutex_unlock(&cs->mtx);
+	}
+}
+
+/* Send what emit kept (no lock held; d's is taken to take them). */
+static void
+send_out(struct conns *cs, struct dispatch *d)
+{
+	struct ff_event *v;
+	size_t i, n;
+
+	atomic_store(&cs->flush, 0);
+	dispatch_lock(d);
+	v = cs->out;
+	n = cs->nout;
+	cs->out = NULL;
+	cs->nout = cs->out_cap = 0;
+	dispatch_unlock(d);
+	for (i = 0; i < n; i++)
+		ffsend_event(cs->o.ff, &v[i]);
+	free(v);
 }
 
 static void
@@ -266,6 +296,7 @@ end_rule_conns(struct conns *cs, uint64_t id)
 void
 conns_flow(struct conns *cs, enum flows_event ev, const struct flows_flow *f)
 {
+	struct crule *cr;
 	size_t i;
 
 	if (cs == NULL || !f->spec.per_conn)
@@ -288,13 +319,12 @@ conns_flow(struct conns *cs, enum flows_event ev, const struct flows_flow *f)
 		pthread_mutex_unlock(&cs->mtx);
 		return;
 	}
-	for (i = 0; i < cs->nrules; i++)
-		if (cs->rules[i].f.id == f->id)
-			break;
-	if (i == cs->nrules)
+	if ((cr = rule_of(cs, f->id)) == NULL)
 		return;
 	end_rule_conns(cs, f->id);
-	cs->rules[i] = cs->rules[--cs->nrules];
+	i = (size_t)(cr - cs->rules);
+	memmove(cr, cr + 1, (cs->nrules - i - 1) * sizeof(*cr));
+	cs->nrules--;
 	atomic_store(&cs->nrules_seen, (uint32_t)cs->nrules);
 }
 
@@ -440,6 +470,14 @@ match(struct conns *cs, int ongoing, const struct timespec *now)
 		k->c = *c;
 	}
 	qsort(cs->next, n, sizeof(*cs->next), by_cookie);
+	/*
+	 * A dump is read in parts, and sockets that come and go between
+	 * them can make one appear twice: once.
+	 */
+	for (i = j = 0; i < n; i++)
+		if (j == 0 || cs->next[j - 1].cookie != cs->next[i].cookie)
+			cs->next[j++] = cs->next[i];
+	n = j;
 	for (i = j = 0; i < n || j < cs->ntracked; ) {
 		old = j < cs->ntracked ? &cs->tracked[j] : NULL;
 		k = i < n ? &cs->next[i] : NULL;
@@ -564,9 +602,7 @@ conns_tick(struct conns *cs, struct dispatch *d, uint64_t now_ms)
 	cs->st.scans++;
 	if (rc == 0) {
 		clock_gettime(CLOCK_REALTIME, &now);
-		cs->collect = 1;
 		match(cs, ongoing, &now);
-		cs->collect = 0;
 	} else
 		cs->st.scan_errors++;
 	dispatch_unlock(d);
@@ -575,15 +611,8 @@ conns_tick(struct conns *cs, struct dispatch *d, uint64_t now_ms)
 		log_warn("connections: scan: %s; no connection fireflies "
 		    "from it%s", err, suppressed ?
 		    " (earlier errors not logged)" : "");
-	/* Only this thread sets nout (collect is on only here). */
-	for (i = 0; i < cs->nout; i++)
-		ffsend_event(cs->o.ff, &cs->out[i]);
-	cs->nout = 0;
-	if (cs->out_cap > OUT_KEEP) {
-		free(cs->out);
-		cs->out = NULL;
-		cs->out_cap = 0;
-	}
+	if (atomic_load(&cs->flush))
+		send_out(cs, d);
 	return until(cs, now_ms);
 }
 
@@ -607,13 +636,16 @@ conns_main(void *arg)
 
 	for (;;) {
 		wait = conns_tick(cs, cs->o.d, mono_ms());
+		if (atomic_load(&cs->flush))
+			send_out(cs, cs->o.d);
 		pthread_mutex_lock(&cs->mtx);
 		if (cs->stop) {
 			pthread_mutex_unlock(&cs->mtx);
 			break;
 		}
 		/* A rule that started meanwhile set scan_due: look again. */
-		if (wait != 0 && until(cs, mono_ms()) != 0) {
+		if (wait != 0 && until(cs, mono_ms()) != 0 &&
+		    !atomic_load(&cs->flush)) {
 			at = mono_ms() + (wait < 0 ? 60000 : (uint64_t)wait);
 			ts.tv_sec = (time_t)(at / 1000);
 			ts.tv_nsec = (long)(at % 1000) * 1000000;

@@ -33,7 +33,9 @@ struct events {
 	/* The ipc listener, and its probe (NNG bug #1518, as rpc.c's). */
 	char		ipc_path[4096];
 	nng_listener	ipc_l;
-	int		have_ipc;	/* main thread */
+	int		want_ipc;	/* configured */
+	int		have_ipc;	/* listening (main thread) */
+	uint64_t	retry_ms;	/* when to try listening again */
 	pthread_t	probe;
 	int		probe_started;
 	_Atomic int	probe_failed;
@@ -63,12 +65,14 @@ listen_ipc(struct events *e, char *err, size_t errlen)
 	int rv;
 
 	snprintf(url, sizeof(url), "ipc://%s", e->ipc_path);
+	e->ipc_l = (nng_listener)NNG_LISTENER_INITIALIZER;
 	if ((rv = nng_listener_create(&e->ipc_l, e->sock, url)) != 0 ||
 	    (rv = nng_listener_set_int(e->ipc_l, NNG_OPT_IPC_PERMISSIONS,
 	    0660)) != 0 || (rv = nng_listener_start(e->ipc_l, 0)) != 0) {
 		snprintf(err, errlen, "listening on %s: %s", url,
 		    nng_strerror(rv));
-		if (rv != NNG_ENOENT)
+		/* Created, or not (its id is then 0, which closes nothing). */
+		if (nng_listener_id(e->ipc_l) > 0)
 			nng_listener_close(e->ipc_l);
 		return -EADDRNOTAVAIL;
 	}
@@ -126,17 +130,28 @@ probe_main(void *arg)
 void
 events_tick(struct events *e)
 {
+	uint64_t now = dispatch_now_ms();
 	char err[512];
 
-	if (e == NULL || !e->have_ipc ||
-	    !atomic_exchange(&e->probe_failed, 0))
+	if (e == NULL || !e->want_ipc)
 		return;
-	log_warn("events: the ipc listener does not answer (NNG bug "
-	    "#1518?); recreating it");
-	nng_listener_close(e->ipc_l);
-	e->have_ipc = 0;
-	if (listen_ipc(e, err, sizeof(err)) != 0)
-		log_err("events: %s", err);
+	if (e->have_ipc) {
+		if (!atomic_exchange(&e->probe_failed, 0))
+			return;
+		log_warn("events: the ipc listener does not answer (NNG bug "
+		    "#1518?); recreating it");
+		nng_listener_close(e->ipc_l);
+		e->have_ipc = 0;
+	} else if (now < e->retry_ms)
+		return;
+	/* One that could not be made (no fd left?): again a period later. */
+	if (listen_ipc(e, err, sizeof(err)) != 0) {
+		log_err("events: %s; trying again in %d s", err,
+		    RPC_PROBE_EVERY_MS / 1000);
+		e->retry_ms = now + RPC_PROBE_EVERY_MS;
+		return;
+	}
+	atomic_store(&e->probe_failed, 0);	/* about the old one */
 }
 
 int
@@ -174,6 +189,7 @@ events_open(struct events **out, const struct events_opts *o, char *err,
 	}
 	if (o->ipc_path != NULL) {
 		snprintf(e->ipc_path, sizeof(e->ipc_path), "%s", o->ipc_path);
+		e->want_ipc = 1;
 		if ((rc = listen_ipc(e, err, errlen)) != 0)
 			goto fail;
 	}

@@ -54,6 +54,7 @@ struct net {
 	struct pf_batch		 pfb;	/* pipe lines for the table */
 	/* Flows whose connection closed, ending after a grace (sockdiag). */
 	struct closing		 closing_q[CLOSING_MAX];
+	struct closing		 closing_again[CLOSING_MAX];	/* scratch */
 	size_t			 nclosing;
 	/* The closed connection whose flow is being ended (its usage). */
 	const struct sockdiag_conn *closing;
@@ -259,8 +260,9 @@ flow_event(void *arg, enum flows_event ev, const struct flows_flow *f)
 static int
 closing_due(struct net *n, uint64_t now, size_t max)
 {
-	struct closing *again = NULL, *c;
+	struct closing *c;
 	struct flows_flow f;
+	unsigned long suppressed;
 	char err[256];
 	size_t i, k = 0, nagain = 0;
 	int rc;
@@ -279,13 +281,14 @@ closing_due(struct net *n, uint64_t now, size_t max)
 		if (rc == -ENOENT)
 			continue;	/* ended meanwhile */
 		/* The privileged side failed: the rule still marks. */
-		if (++c->tries < CLOSE_TRIES && now != UINT64_MAX &&
-		    (again != NULL || (again = calloc(max, sizeof(*again))) !=
-		    NULL)) {
-			log_warn("flow %llu: its connection closed, but: %s; "
-			    "trying again", (unsigned long long)c->id, err);
+		if (++c->tries < CLOSE_TRIES && now != UINT64_MAX) {
+			if (log_ratelimit_ok(&n->rl, &suppressed))
+				log_warn("flow %llu: its connection closed, "
+				    "but: %s; trying again%s",
+				    (unsigned long long)c->id, err, suppressed ?
+				    " (earlier warnings not logged)" : "");
 			c->due_ms = now + FLOWS_RETRY_MS;
-			again[nagain++] = *c;
+			n->closing_again[nagain++] = *c;
 			continue;
 		}
 		log_err("flow %llu: its connection closed, but ending it "
@@ -302,8 +305,7 @@ closing_due(struct net *n, uint64_t now, size_t max)
 	 * hold up those queued after it by at most FLOWS_RETRY_MS.
 	 */
 	for (i = 0; i < nagain && n->nclosing < CLOSING_MAX; i++)
-		n->closing_q[n->nclosing++] = again[i];
-	free(again);
+		n->closing_q[n->nclosing++] = n->closing_again[i];
 	if (n->nclosing == 0)
 		return -1;
 	return n->closing_q[0].due_ms <= now ? 0 :

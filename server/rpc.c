@@ -218,16 +218,58 @@ start_ipc(struct rpc *r, char *err, size_t errlen)
 	return 0;
 }
 
+#define CRL_BEGIN	"-----BEGIN X509 CRL-----"
+#define CRL_END		"-----END X509 CRL-----"
+
+/*
+ * The CRL blocks of a PEM text, each on its own lines, or NULL (none, or
+ * no memory: *nomem). mbedTLS parses a CRL text only if nothing but CRLs
+ * and one last newline is in it: a CA file with a blank line at its end,
+ * or its CRL before its CA, would keep the listener from starting.
+ */
+static char *
+crl_blocks(const char *pem, int *nomem)
+{
+	const char *b, *e;
+	size_t len = 0, k;
+	char *out = NULL, *p;
+
+	*nomem = 0;
+	for (b = strstr(pem, CRL_BEGIN); b != NULL && (e = strstr(b,
+	    CRL_END)) != NULL; b = strstr(e, CRL_BEGIN))
+		len += (size_t)(e - b) + sizeof(CRL_END);	/* + "\n" */
+	if (len == 0)
+		return NULL;
+	if ((out = p = malloc(len + 1)) == NULL) {
+		*nomem = 1;
+		return NULL;
+	}
+	for (b = strstr(pem, CRL_BEGIN); b != NULL && (e = strstr(b,
+	    CRL_END)) != NULL; b = strstr(e, CRL_BEGIN)) {
+		k = (size_t)(e - b) + sizeof(CRL_END) - 1;
+		memcpy(p, b, k);
+		p += k;
+		*p++ = '\n';
+	}
+	*p = '\0';
+	return out;
+}
+
 int
 rpc_tls_listen(nng_socket sock, const char *url, const char *cert_pem,
     const char *key_pem, const char *ca_pem, nng_listener *lp, char *err,
     size_t errlen)
 {
-	const char *crl = strstr(ca_pem, "-----BEGIN X509 CRL-----");
 	nng_tls_config *cfg = NULL;
 	nng_listener l;
 	const char *step = "TLS configuration";
-	int rv;
+	char *crl;
+	int rv, nomem;
+
+	if ((crl = crl_blocks(ca_pem, &nomem)) == NULL && nomem) {
+		snprintf(err, errlen, "TLS listener %s: out of memory", url);
+		return -ENOMEM;
+	}
 
 	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) != 0)
 		goto fail;
@@ -238,8 +280,7 @@ rpc_tls_listen(nng_socket sock, const char *url, const char *cert_pem,
 	if ((rv = nng_tls_config_own_cert(cfg, cert_pem, key_pem, NULL)) != 0)
 		goto fail;
 	step = crl ? "client CA and its CRL" : "client CA";
-	if ((rv = nng_tls_config_ca_chain(cfg, ca_pem, crl ? ca_pem :
-	    NULL)) != 0)
+	if ((rv = nng_tls_config_ca_chain(cfg, ca_pem, crl)) != 0)
 		goto fail;
 	if ((rv = nng_tls_config_auth_mode(cfg,
 	    NNG_TLS_AUTH_MODE_REQUIRED)) != 0)
@@ -250,6 +291,7 @@ rpc_tls_listen(nng_socket sock, const char *url, const char *cert_pem,
 	    (rv = nng_listener_start(l, 0)) != 0)
 		goto fail;
 	nng_tls_config_free(cfg);	/* the listener holds its own */
+	free(crl);
 	if (lp != NULL)
 		*lp = l;
 	return 0;
@@ -258,6 +300,7 @@ fail:
 	    "", step ? ": " : "", nng_strerror(rv));
 	if (cfg)
 		nng_tls_config_free(cfg);
+	free(crl);
 	return -EINVAL;
 }
 

@@ -208,11 +208,24 @@ struct sockdiag_q {
 	char		buf[SD_BUF];
 };
 
-int
-sockdiag_q_open(struct sockdiag_q **out, char *err, size_t errlen)
+static int
+q_socket(void)
 {
 	struct timeval tv = { .tv_sec = SD_Q_TIMEOUT_MS / 1000,
 	    .tv_usec = SD_Q_TIMEOUT_MS % 1000 * 1000 };
+	int fd;
+
+	if ((fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
+	    NETLINK_SOCK_DIAG)) < 0)
+		return -errno;
+	/* A kernel that does not answer must not stop the caller's loop. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+int
+sockdiag_q_open(struct sockdiag_q **out, char *err, size_t errlen)
+{
 	struct sockdiag_q *q;
 
 	*out = NULL;
@@ -220,16 +233,29 @@ sockdiag_q_open(struct sockdiag_q **out, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	if ((q->fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
-	    NETLINK_SOCK_DIAG)) < 0) {
-		snprintf(err, errlen, "sock_diag socket: %s", strerror(errno));
+	if ((q->fd = q_socket()) < 0) {
+		snprintf(err, errlen, "sock_diag socket: %s",
+		    strerror(-q->fd));
 		free(q);
-		return -errno;
+		return -EPROTONOSUPPORT;
 	}
-	/* A kernel that does not answer must not stop the caller's loop. */
-	(void)setsockopt(q->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	*out = q;
 	return 0;
+}
+
+/*
+ * A dump left before its end goes on in the kernel, which refuses the
+ * socket's next dump (EBUSY) until it is read out: a new socket instead.
+ */
+static void
+q_reset(struct sockdiag_q *q)
+{
+	int fd;
+
+	if ((fd = q_socket()) < 0)
+		return;		/* the old one, then: it drains in time */
+	close(q->fd);
+	q->fd = fd;
 }
 
 void
@@ -338,6 +364,8 @@ sockdiag_dump(struct sockdiag_q *q, sockdiag_fn *fn, void *arg, size_t max,
 	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		if ((rc = q_send(q, families[i], NLM_F_DUMP, NULL)) != 0 ||
 		    (rc = q_recv(q, 1, fn, arg, max, n)) != 0) {
+			if (rc == -E2BIG || rc == -ETIMEDOUT)
+				q_reset(q);
 			snprintf(err, errlen, "sock_diag dump of %s TCP "
 			    "sockets: %s", families[i] == AF_INET ? "IPv4" :
 			    "IPv6", rc == -E2BIG ? "more sockets than the "
@@ -371,7 +399,13 @@ sockdiag_get(struct sockdiag_q *q, struct sockdiag_conn *c)
 	if ((rc = q_send(q, c->family, 0, &id)) != 0 ||
 	    (rc = q_recv(q, 0, get_one, &got, 1, &n)) != 0)
 		return rc;
-	if (n == 0)
+	/*
+	 * With no such connection the kernel may answer with the socket
+	 * listening on the local port: not this flow's.
+	 */
+	if (n == 0 || got.sport != c->sport || got.dport != c->dport ||
+	    memcmp(got.src, c->src, sizeof(got.src)) != 0 ||
+	    memcmp(got.dst, c->dst, sizeof(got.dst)) != 0)
 		return -ENOENT;
 	*c = got;
 	return 0;
