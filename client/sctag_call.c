@@ -440,65 +440,6 @@ conclude(struct sctag_client *c, const Sctag__V1__Request *req,
 	}
 }
 
-#define SYNC_SENDS	8	/* a connected call's sends, at most */
-
-static nng_duration
-left(nng_time deadline)
-{
-	nng_time	now = nng_clock();
-
-	return now >= deadline ? 1 : (nng_duration)(deadline - now);
-}
-
-/*
- * One call to one agent that is connected: sent and awaited from the
- * caller's thread, as NNG's synchronous calls do. The asynchronous path
- * (sctag_call_many's) runs its send and receive callbacks on NNG's task
- * threads: two more thread wake-ups a call, which cost a loaded client
- * (an orchestrator's threads, or sctagctl batch) about as much CPU as
- * signing (docs/performance.md). The async path is still what many
- * hosts and an unconnected client get: it watches failed dials. Here a
- * lost connection resends the same Envelope, like the async path, and a
- * send waits for the reconnection within the deadline.
- */
-static enum sctag_status
-call_connected(struct sctag_client *c, const Sctag__V1__Request *req,
-    int timeout_ms, struct sctag_result *res)
-{
-	nng_time	 deadline = nng_clock() + (nng_time)timeout_ms;
-	nng_msg		*msg;
-	int		 rv;
-
-	memset(res, 0, sizeof(*res));
-	if (prepare(c, req, res) != 0) {
-		res->status = SCTAG_ERR_LOCAL;
-		return res->status;
-	}
-	c->t0 = nng_clock();
-	do {
-		if ((rv = nng_msg_alloc(&msg, 0)) != 0)
-			break;
-		if ((rv = nng_msg_append(msg, c->env, c->env_len)) != 0 ||
-		    (rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO,
-		    left(deadline))) != 0 ||
-		    (rv = nng_sendmsg(c->sock, msg, 0)) != 0) {
-			nng_msg_free(msg);
-			break;
-		}
-		c->sends++;
-		c->handed = 1;
-		if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO,
-		    left(deadline))) != 0)
-			break;
-		rv = nng_recvmsg(c->sock, &c->reply, 0);
-	} while (rv == NNG_ECONNRESET && nng_clock() < deadline &&
-	    c->sends < SYNC_SENDS);
-	c->rv = rv;
-	c->t1 = nng_clock();
-	conclude(c, req, timeout_ms, res);
-	return res->status;
-}
-
 enum sctag_status
 sctag_call_many(struct sctag_client *const *cs, size_t n,
     const Sctag__V1__Request *req, int timeout_ms, struct sctag_result *res)
@@ -526,8 +467,6 @@ sctag_call_many(struct sctag_client *const *cs, size_t n,
 			    "request");
 		return n > 0 ? SCTAG_ERR_LOCAL : SCTAG_OK;
 	}
-	if (n == 1 && cs[0] != NULL && cs[0]->pipes > 0)
-		return call_connected(cs[0], req, timeout_ms, res);
 	if ((rv = nng_mtx_alloc(&m.mtx)) != 0 ||
 	    (rv = nng_cv_alloc(&m.cv, m.mtx)) != 0) {
 		for (i = 0; i < n; i++)
