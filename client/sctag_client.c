@@ -104,6 +104,20 @@ out:
 	return rc;
 }
 
+const char *
+sctag_opts_url(const struct sctag_opts *o, const char *dflt,
+    struct sctag_url *u, char *err, size_t errlen)
+{
+	const char	*url;
+
+	if (o == NULL) {
+		snprintf(err, errlen, "no options");
+		return NULL;
+	}
+	url = o->url != NULL ? o->url : dflt;
+	return sctag_url_parse(url, u, err, errlen) == 0 ? url : NULL;
+}
+
 int
 sctag_opts_target(const struct sctag_opts *o, const char *url,
     const struct sctag_url *u, char *target, size_t len, char *err,
@@ -149,12 +163,8 @@ sctag_client_open(const struct sctag_opts *o, struct sctag_client **out,
 	}
 	err[0] = '\0';
 	*out = NULL;
-	if (o == NULL) {
-		snprintf(err, errlen, "no options");
-		return SCTAG_ERR_LOCAL;
-	}
-	url = o->url != NULL ? o->url : SCTAG_DEFAULT_URL;
-	if (sctag_url_parse(url, &u, err, errlen) != 0)
+	if ((url = sctag_opts_url(o, SCTAG_DEFAULT_URL, &u, err,
+	    errlen)) == NULL)
 		return SCTAG_ERR_LOCAL;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->url = strdup(url)) == NULL) {

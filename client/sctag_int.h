@@ -36,6 +36,13 @@ int sctag_url_parse(const char *url, struct sctag_url *u, char *err,
 int sctag_host_valid(const char *s);
 
 /*
+ * The URL a client with options o dials: o->url, else dflt, split into u.
+ * NULL, with a message, when o is NULL or the URL is bad.
+ */
+const char *sctag_opts_url(const struct sctag_opts *o, const char *dflt,
+    struct sctag_url *u, char *err, size_t errlen);
+
+/*
  * The agent's host name for url (split into u): o->target_host, checked,
  * else the one sctag_url_target derives. 0, or -errno with a message.
  */

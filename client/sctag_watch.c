@@ -38,12 +38,8 @@ sctag_watch_open(const struct sctag_opts *o, struct sctag_watch **out,
 	}
 	err[0] = '\0';
 	*out = NULL;
-	if (o == NULL) {
-		snprintf(err, errlen, "no options");
-		return SCTAG_ERR_LOCAL;
-	}
-	url = o->url != NULL ? o->url : SCTAG_DEFAULT_EVENTS_URL;
-	if (sctag_url_parse(url, &u, err, errlen) != 0)
+	if ((url = sctag_opts_url(o, SCTAG_DEFAULT_EVENTS_URL, &u, err,
+	    errlen)) == NULL)
 		return SCTAG_ERR_LOCAL;
 	if (u.kind == SCTAG_URL_TLS && sctag_opts_target(o, url, &u, target,
 	    sizeof(target), err, errlen) != 0)
