@@ -384,35 +384,11 @@ mem_record(const char *when)
 static long
 map_rules(void)
 {
-	struct bpf_map_info info;
-	uint32_t ilen = sizeof(info);
 	char path[PATH_LEN + 16];
-	uint8_t key[2][256];
-	long n = 0;
-	int fd, cur = 0;
-	void *prev = NULL;
 
 	if (pathf(path, sizeof(path), "%s/mk_rules", g.pin_dir) != 0)
 		return -1;
-	if ((fd = bpf_obj_get(path)) < 0) {
-		fprintf(stderr, "bench_api: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) != 0 ||
-	    info.key_size > sizeof(key[0])) {
-		close(fd);
-		return -1;
-	}
-	/* Bounded by the map's own size, so a changing map can not loop us. */
-	while (n <= (long)info.max_entries &&
-	    bpf_map_get_next_key(fd, prev, key[cur]) == 0) {
-		prev = key[cur];
-		cur ^= 1;
-		n++;
-	}
-	close(fd);
-	return n;
+	return bench_map_keys(path);
 }
 
 /* --- libsctag clients ----------------------------------------------------- */
@@ -1250,7 +1226,6 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct sigaction sa;
 	char cfg[PATH_LEN];
 	int ch, rc = 1;
 	long loaded;
@@ -1287,12 +1262,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	t_start = bench_now_s();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = bench_on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	bench_catch_signals();
+	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0)
 		return 1;
 

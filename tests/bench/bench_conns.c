@@ -965,7 +965,6 @@ main(int argc, char **argv)
 	struct result res[NS_MAX + 1];
 	struct sockdiag_q *q = NULL;
 	struct flows *t0 = NULL;
-	struct sigaction sa;
 	char load[64] = "?", err[256], *nl;
 	long nmax = 0;
 	int c, i, nres = 0, rc = 1;
@@ -994,10 +993,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_conns: needs root\n");
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = bench_on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	bench_catch_signals();
 	log_init("bench_conns", 1, LOG_LVL_WARN);
 
 	if ((f = fopen("/proc/loadavg", "r")) != NULL) {

@@ -1248,7 +1248,6 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct sigaction sa;
 	struct utsname u;
 	int c, rc = 0;
 
@@ -1284,10 +1283,7 @@ main(int argc, char **argv)
 	    opt.trials > MAX_TRIALS || opt.secs < 0.1 || opt.secs > 60)
 		usage();
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = bench_on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	bench_catch_signals();
 	log_init("bench_marker", 1, LOG_LVL_WARN);
 
 	uname(&u);

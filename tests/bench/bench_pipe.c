@@ -226,21 +226,9 @@ static long
 map_rules(void)
 {
 	char path[PATH_LEN + 16];
-	uint8_t key[2][64];
-	long n = 0;
-	int fd, cur = 0;
-	void *prev = NULL;
 
 	snprintf(path, sizeof(path), "%s/mk_rules", g.pin_dir);
-	if ((fd = bpf_obj_get(path)) < 0)
-		return -1;
-	while (n < 10000000 && bpf_map_get_next_key(fd, prev, key[cur]) == 0) {
-		prev = key[cur];
-		cur ^= 1;
-		n++;
-	}
-	close(fd);
-	return n;
+	return bench_map_keys(path);
 }
 
 /* One line: flow number flow of the run whose addresses are base's. */
@@ -425,7 +413,6 @@ main(int argc, char **argv)
 {
 	struct sctag_opts o;
 	struct sctag_client *c = NULL;
-	struct sigaction sa;
 	struct run runs[2];
 	pthread_t coll = 0;
 	char cfg[PATH_LEN], err[256];
@@ -456,10 +443,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_pipe: needs root\n");
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = bench_on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	bench_catch_signals();
 	signal(SIGPIPE, SIG_IGN);
 	if (setup(cfg, sizeof(cfg)) != 0 || collector_start(&coll) != 0 ||
 	    agent_start(cfg) != 0)

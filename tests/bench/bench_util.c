@@ -1,11 +1,16 @@
 /* bench_util.c: see bench_util.h. */
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "bench_util.h"
 
@@ -16,6 +21,48 @@ bench_on_signal(int sig)
 {
 	(void)sig;
 	bench_stop = 1;
+}
+
+void
+bench_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = bench_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+long
+bench_map_keys(const char *path)
+{
+	struct bpf_map_info info;
+	uint32_t ilen = sizeof(info);
+	uint8_t key[2][256];
+	long n = 0;
+	int fd, cur = 0;
+	void *prev = NULL;
+
+	if ((fd = bpf_obj_get(path)) < 0) {
+		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) != 0 ||
+	    info.key_size > sizeof(key[0])) {
+		close(fd);
+		return -1;
+	}
+	/* Bounded by the map's own size, so a changing map can not loop us. */
+	while (n <= (long)info.max_entries &&
+	    bpf_map_get_next_key(fd, prev, key[cur]) == 0) {
+		prev = key[cur];
+		cur ^= 1;
+		n++;
+	}
+	close(fd);
+	return n;
 }
 
 double

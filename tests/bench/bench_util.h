@@ -12,6 +12,8 @@
 extern volatile sig_atomic_t bench_stop;
 
 void bench_on_signal(int);
+/* SIGINT and SIGTERM to bench_on_signal. */
+void bench_catch_signals(void);
 double bench_now_s(void);
 /* qsort comparison of doubles, ascending. */
 int bench_cmp_double(const void *, const void *);
@@ -24,6 +26,10 @@ int bench_proc_mem(pid_t pid, long *rss, long *hwm, long *uid);
 
 /* Does the first 64 KiB of the file at path (a log) hold needle? */
 int bench_file_has(const char *path, const char *needle);
+
+/* Keys in the pinned BPF hash map at path (the agent's rules), walked
+ * at most to the map's size; -1 (said on stderr) if unreadable. */
+long bench_map_keys(const char *path);
 
 /* The first child of pid (sctagd's network process), or -1. */
 pid_t bench_first_child(pid_t pid);
