@@ -92,7 +92,12 @@ conns_firefly(struct ff_event *e, enum ff_state st,
 	/* Printable ASCII (flowreq.c): cutting it keeps it valid. */
 	snprintf(e->flow.application, sizeof(e->flow.application), "%.63s",
 	    f->spec.application);
-	e->start = *start;
+	if (start != NULL)
+		e->start = *start;
+	else {
+		e->start.tv_sec = (time_t)(f->created_ms / 1000);
+		e->start.tv_nsec = (long)(f->created_ms % 1000) * 1000000;
+	}
 	clock_gettime(CLOCK_REALTIME, &e->now);
 	if (st == FF_END)
 		e->end = e->now;
@@ -419,15 +424,12 @@ static void
 ongoing_exact(struct conns *cs, const struct flows_flow *f,
     const struct sockdiag_conn *c)
 {
-	struct timespec start;
 	struct ff_event e;
 
 	/* A received firefly's flow: its sender reports on it. */
 	if (strcmp(f->owner, FFIN_OWNER) == 0)
 		return;
-	start.tv_sec = (time_t)(f->created_ms / 1000);
-	start.tv_nsec = (long)(f->created_ms % 1000) * 1000000;
-	conns_firefly(&e, FF_ONGOING, f, c, &start);
+	conns_firefly(&e, FF_ONGOING, f, c, NULL);
 	emit(cs, &e);
 	cs->st.ongoing++;
 }
@@ -554,8 +556,9 @@ until(const struct conns *cs, uint64_t now_ms)
 	return due - now_ms > 1000 ? 1000 : (int)(due - now_ms);
 }
 
-int
-conns_tick(struct conns *cs, struct dispatch *d, uint64_t now_ms)
+/* One scan: dump, match, merge (the fireflies wait in out). */
+static void
+scan(struct conns *cs, struct dispatch *d, uint64_t now_ms)
 {
 	struct timespec now;
 	unsigned long suppressed;
@@ -563,10 +566,6 @@ conns_tick(struct conns *cs, struct dispatch *d, uint64_t now_ms)
 	size_t i, n;
 	int ongoing, rc;
 
-	if (cs == NULL)
-		return -1;
-	if ((rc = until(cs, now_ms)) != 0)
-		return rc;
 	ongoing = cs->o.interval_ms > 0 && cs->ongoing_due <= now_ms;
 	atomic_store(&cs->scan_due, now_ms + cs->o.scan_ms);
 	if (ongoing)
@@ -611,6 +610,16 @@ conns_tick(struct conns *cs, struct dispatch *d, uint64_t now_ms)
 		log_warn("connections: scan: %s; no connection fireflies "
 		    "from it%s", err, suppressed ?
 		    " (earlier errors not logged)" : "");
+}
+
+int
+conns_tick(struct conns *cs, struct dispatch *d, uint64_t now_ms)
+{
+	if (cs == NULL)
+		return -1;
+	if (until(cs, now_ms) == 0)
+		scan(cs, d, now_ms);
+	/* A scan's, and those of rules that ended and sockets that closed. */
 	if (atomic_load(&cs->flush))
 		send_out(cs, d);
 	return until(cs, now_ms);
@@ -636,8 +645,6 @@ conns_main(void *arg)
 
 	for (;;) {
 		wait = conns_tick(cs, cs->o.d, mono_ms());
-		if (atomic_load(&cs->flush))
-			send_out(cs, cs->o.d);
 		pthread_mutex_lock(&cs->mtx);
 		if (cs->stop) {
 			pthread_mutex_unlock(&cs->mtx);

@@ -68,7 +68,7 @@ struct conns;
 
 /*
  * The firefly of flow f, or of its connection c (NULL: f's own ends); its
- * start-time is start, its counts c's.
+ * start-time is start (NULL: when f started), its counts c's.
  */
 void conns_firefly(struct ff_event *, enum ff_state,
     const struct flows_flow *f, const struct sockdiag_conn *c,
@@ -90,9 +90,9 @@ void conns_flow(struct conns *, enum flows_event, const struct flows_flow *);
 /* A TCP socket was destroyed (state lock held). */
 void conns_closed(struct conns *, const struct sockdiag_conn *);
 /*
- * Scan if one is due at now_ms (any clock, the same every call): the
- * thread's work, and the benchmark's. The state lock must not be held:
- * d's is taken. The milliseconds until the next is due (at most 1000),
+ * Scan if one is due at now_ms (any clock, the same every call), then
+ * send the fireflies waiting: the thread's work, and the benchmark's. The
+ * state lock must not be held: d's is taken. The milliseconds until the next is due (at most 1000),
  * -1 when none will be.
  */
 int conns_tick(struct conns *, struct dispatch *d, uint64_t now_ms);

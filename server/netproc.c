@@ -225,20 +225,11 @@ backend_del(void *arg, const struct marker_rule *r, char *err, size_t errlen)
 	return rc == -ENOENT ? 0 : rc;
 }
 
-
-static void
-ms_to_ts(uint64_t ms, struct timespec *ts)
-{
-	ts->tv_sec = (time_t)(ms / 1000);
-	ts->tv_nsec = (long)(ms % 1000) * 1000000;
-}
-
 /* A flow of the table started or ended: its firefly. */
 static void
 flow_event(void *arg, enum flows_event ev, const struct flows_flow *f)
 {
 	struct net *n = arg;
-	struct timespec start;
 	struct ff_event e;
 
 	events_flow(n->ev, n->reg, ev, f);
@@ -247,9 +238,8 @@ flow_event(void *arg, enum flows_event ev, const struct flows_flow *f)
 	if (n->ff == NULL || !flowreq_exact(&f->spec.rule) ||
 	    strcmp(f->owner, FFIN_OWNER) == 0)
 		return;
-	ms_to_ts(f->created_ms, &start);
 	conns_firefly(&e, ev == FLOWS_STARTED ? FF_START : FF_END, f,
-	    ev != FLOWS_STARTED ? n->closing : NULL, &start);
+	    ev != FLOWS_STARTED ? n->closing : NULL, NULL);
 	ffsend_event(n->ff, &e);
 }
 
